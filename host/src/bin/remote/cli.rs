@@ -1,0 +1,275 @@
+//! The argument grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use remote_host::DestType;
+
+/// Run commands and move files on a target machine over SSH, Docker, Compose or locally.
+///
+/// DEST is `ssh://[user@]host[:port]`, `docker://container`,
+/// `compose://project/service[/N]` (project `.` = the working directory's), `local://`, or a
+/// bare `[user@]host` that takes --default-type.
+#[derive(Debug, Parser)]
+#[command(name = "remote", version, max_term_width = 100)]
+pub struct Cli {
+    /// The backend of a destination written without `scheme://`.
+    #[arg(long, global = true, value_enum, default_value_t = DefaultType::Ssh)]
+    pub default_type: DefaultType,
+    /// Log what the tool does on stderr (or set REMOTE_LOG, e.g. REMOTE_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The backend types a bare destination may default to.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DefaultType {
+    /// `[user@]host[:port]` is an SSH server.
+    Ssh,
+    /// A bare string is a container name or ID.
+    Docker,
+    /// A bare string is `project/service[/N]`.
+    Compose,
+}
+
+impl From<DefaultType> for DestType {
+    fn from(t: DefaultType) -> DestType {
+        match t {
+            DefaultType::Ssh => DestType::Ssh,
+            DefaultType::Docker => DestType::Docker,
+            DefaultType::Compose => DestType::Compose,
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with destination strings.
+    Dest {
+        #[command(subcommand)]
+        command: DestCommand,
+    },
+    /// Run a command on the target, streaming stdin, stdout and stderr; exit with its status.
+    Exec(ExecArgs),
+    /// Print the target's platform as JSON: {"os","arch","variant"} in Go's names.
+    Platform {
+        /// The target.
+        dest: String,
+    },
+    /// File operations on the target.
+    Fs {
+        /// The target.
+        dest: String,
+        #[command(subcommand)]
+        op: FsOp,
+    },
+    /// Install a local binary on the target atomically; prints the absolute remote path.
+    UploadAgent {
+        /// The target.
+        dest: String,
+        /// The local file.
+        local: PathBuf,
+        /// Where to put it (`~/…` and relative paths are resolved on the target).
+        remote: String,
+        /// Permission bits, in octal.
+        #[arg(long, default_value = "755")]
+        mode: String,
+    },
+    /// Run the conformance suite against the target; exits 1 when a case fails.
+    Conformance(ConformanceArgs),
+    /// A short tour against a target (default: this machine): platform, commands, files.
+    Demo {
+        /// The target.
+        #[arg(default_value = "local://")]
+        dest: String,
+    },
+}
+
+/// `remote dest …`.
+#[derive(Debug, Subcommand)]
+pub enum DestCommand {
+    /// Parse DEST and print {"type","user","host","port","service","sequence","raw"} as JSON.
+    Parse {
+        /// The destination string.
+        dest: String,
+    },
+}
+
+/// `remote exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The target.
+    pub dest: String,
+    /// Set an environment variable for the command (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Do not forward stdin (the command reads end-of-file).
+    #[arg(short = 'n', long)]
+    pub no_stdin: bool,
+    /// The command; its words are joined with spaces and run by the target's shell, as ssh does.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// `remote conformance`.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// The target.
+    pub dest: String,
+    /// Parent directory for the suite's scratch directory on the target.
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<String>,
+    /// Only cases whose name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `remote fs DEST <op>`.
+#[derive(Debug, Subcommand)]
+pub enum FsOp {
+    /// List a directory.
+    Ls {
+        /// Long listing: mode, links, owner, size, time.
+        #[arg(short = 'l')]
+        long: bool,
+        /// The directory (default: the working directory).
+        path: Option<String>,
+    },
+    /// Print metadata as JSON.
+    Stat {
+        /// Do not follow a final symlink.
+        #[arg(short = 'L', long)]
+        lstat: bool,
+        /// The path.
+        path: String,
+    },
+    /// Print a file's contents.
+    Cat {
+        /// The file.
+        path: String,
+    },
+    /// Copy a local file to the target (written beside, then renamed into place).
+    Put {
+        /// The local file.
+        local: PathBuf,
+        /// The remote path.
+        remote: String,
+    },
+    /// Copy a file from the target (written beside, then renamed into place).
+    Get {
+        /// The remote file.
+        remote: String,
+        /// The local path.
+        local: PathBuf,
+    },
+    /// Make a directory.
+    Mkdir {
+        /// Make parents as needed; no error if it exists.
+        #[arg(short = 'p')]
+        parents: bool,
+        /// Permission bits, in octal.
+        #[arg(short = 'm', long, default_value = "755")]
+        mode: String,
+        /// The directory.
+        path: String,
+    },
+    /// Remove a file, a symlink or an empty directory.
+    Rm {
+        /// The path.
+        path: String,
+    },
+    /// Rename, replacing an existing file.
+    Mv {
+        /// The current name.
+        old: String,
+        /// The new name.
+        new: String,
+    },
+    /// Make a link (hard unless -s).
+    Ln {
+        /// Make a symbolic link storing TARGET as given.
+        #[arg(short = 's')]
+        symbolic: bool,
+        /// What the link points to.
+        target: String,
+        /// The link to create.
+        link: String,
+    },
+    /// Print a symlink's target.
+    Readlink {
+        /// The symlink.
+        path: String,
+    },
+    /// Set permission bits (octal).
+    Chmod {
+        /// Permission bits, in octal, e.g. 644 or 4755.
+        mode: String,
+        /// The path.
+        path: String,
+    },
+    /// Set the numeric owner and group.
+    Chown {
+        /// UID:GID, numeric.
+        owner: String,
+        /// The path.
+        path: String,
+    },
+    /// Create a file if missing and set its times (default: now).
+    Touch {
+        /// Access time as SECONDS[.NANOS] since the epoch.
+        #[arg(long, value_name = "SECONDS[.NANOS]")]
+        atime: Option<String>,
+        /// Modification time as SECONDS[.NANOS] since the epoch.
+        #[arg(long, value_name = "SECONDS[.NANOS]")]
+        mtime: Option<String>,
+        /// The file.
+        path: String,
+    },
+    /// Set a file's size, cutting or extending with zeros.
+    Truncate {
+        /// The file.
+        path: String,
+        /// The new size in bytes.
+        size: u64,
+    },
+    /// Print file-system statistics as JSON.
+    Statfs {
+        /// Any path on the file system (default: the working directory).
+        path: Option<String>,
+    },
+    /// Print the working directory.
+    Getwd,
+}
+
+/// Parses octal permission bits, refusing anything beyond 0o7777.
+pub fn parse_mode(s: &str) -> anyhow::Result<u32> {
+    let mode = u32::from_str_radix(s.strip_prefix("0o").unwrap_or(s), 8)
+        .map_err(|_| anyhow::anyhow!("mode {s:?} is not an octal number"))?;
+    anyhow::ensure!(mode <= 0o7777, "mode {s} has bits outside 7777");
+    Ok(mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode("755").ok(), Some(0o755));
+        assert_eq!(parse_mode("0o4755").ok(), Some(0o4755));
+        assert!(parse_mode("9").is_err());
+        assert!(parse_mode("17777").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

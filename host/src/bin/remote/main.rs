@@ -1,0 +1,128 @@
+//! `remote`: run commands on, move files to and from, and check a target machine, whatever
+//! backend reaches it.
+//!
+//! Exit status: a remote command's own status passes through unchanged (128 + N for a command
+//! killed by signal N); the tool's own failures print `remote: error: …` with the cause chain
+//! and exit 255, as `ssh` does.
+//!
+//! # Layout
+//! - `cli`: the argument grammar (clap).
+//! - `exec`: `remote exec`, streaming stdio.
+//! - `fs`: `remote fs`, one subcommand per file-client operation.
+//! - `report`: `remote conformance` and `remote demo`.
+
+mod cli;
+mod exec;
+mod fs;
+mod report;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use remote_host::{Backend, connect, parse_destination};
+
+use cli::{Cli, Command, DestCommand};
+
+/// The exit status of the tool's own failures.
+const TOOL_FAILURE: u8 = 255;
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if cli.verbose { "debug" } else { "warn" })
+            }),
+        )
+        .init();
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(cli)).unwrap_or_else(|e| fail(&e)),
+        Err(e) => fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    // Exit at once: a thread still blocked reading our stdin for a finished command must not
+    // hold the process open.
+    std::process::exit(i32::from(code))
+}
+
+fn fail(e: &anyhow::Error) -> u8 {
+    eprintln!("remote: error: {e:#}");
+    TOOL_FAILURE
+}
+
+/// Parses a destination and connects to it.
+async fn open(dest: &str, cli_default: remote_host::DestType) -> anyhow::Result<Box<dyn Backend>> {
+    let dest = parse_destination(dest, cli_default)?;
+    connect(&dest)
+        .await
+        .with_context(|| format!("cannot connect to {}", dest.raw))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let default = cli.default_type.into();
+    match cli.command {
+        Command::Dest {
+            command: DestCommand::Parse { dest },
+        } => {
+            let d = parse_destination(&dest, default)?;
+            println!("{}", serde_json::to_string(&d)?);
+            Ok(0)
+        }
+        Command::Exec(args) => {
+            let backend = open(&args.dest, default).await?;
+            let code = exec::run(backend.as_ref(), &args).await;
+            close(backend.as_ref(), code).await
+        }
+        Command::Platform { dest } => {
+            let backend = open(&dest, default).await?;
+            let result = async {
+                let p = backend.detect_platform().await?;
+                println!("{}", serde_json::to_string(&p)?);
+                Ok(0)
+            }
+            .await;
+            close(backend.as_ref(), result).await
+        }
+        Command::Fs { dest, op } => {
+            let backend = open(&dest, default).await?;
+            let result = fs::run(backend.as_ref(), op).await;
+            close(backend.as_ref(), result).await
+        }
+        Command::UploadAgent {
+            dest,
+            local,
+            remote,
+            mode,
+        } => {
+            let backend = open(&dest, default).await?;
+            let result = async {
+                let mode = cli::parse_mode(&mode)?;
+                let path = backend.upload_agent(&local, &remote, mode).await?;
+                println!("{path}");
+                Ok(0)
+            }
+            .await;
+            close(backend.as_ref(), result).await
+        }
+        Command::Conformance(args) => {
+            let backend = open(&args.dest, default).await?;
+            let result = report::conformance(backend.as_ref(), &args).await;
+            close(backend.as_ref(), result).await
+        }
+        Command::Demo { dest } => {
+            let backend = open(&dest, default).await?;
+            let result = report::demo(backend.as_ref()).await;
+            close(backend.as_ref(), result).await
+        }
+    }
+}
+
+/// Closes the backend after a command, keeping the command's result as what matters.
+async fn close(backend: &dyn Backend, result: anyhow::Result<u8>) -> anyhow::Result<u8> {
+    let closed = backend.close().await;
+    let code = result?;
+    closed.context("closing the connection")?;
+    Ok(code)
+}

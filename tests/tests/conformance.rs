@@ -1,0 +1,5 @@
+//! The conformance suite, once per backend: `cargo test -p remote-tests local::` runs one backend.
+
+use remote_tests::backend_suite;
+
+remote_host::conformance_cases!(backend_suite!(local, remote_tests::backends::local));
