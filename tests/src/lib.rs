@@ -1,7 +1,8 @@
 //! The conformance harness: real backends on real services, and the fixtures that describe them.
 //!
 //! `tests/fixtures/setup.sh` brings the services up (a loopback sshd with its own keys, dockerd,
-//! locally built images) and writes `tests/.fixtures/fixtures.json`; [`Fixtures::load`] reads it.
+//! locally built images) and writes `/var/tmp/remote-test-fixtures/fixtures.json`;
+//! [`Fixtures::load`] reads it.
 //! A test whose fixture is missing fails with the reason and the command that fixes it: it never
 //! passes quietly.
 //!
@@ -44,13 +45,6 @@ pub struct DockerFixture {
     pub busybox_image: String,
 }
 
-/// The Compose project used for tests.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ComposeFixture {
-    /// The compose file.
-    pub file: PathBuf,
-}
-
 /// Everything setup wrote.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Fixtures {
@@ -58,21 +52,20 @@ pub struct Fixtures {
     pub ssh: SshFixture,
     /// The Docker daemon.
     pub docker: DockerFixture,
-    /// The Compose project.
-    pub compose: ComposeFixture,
 }
 
 impl Fixtures {
-    /// Reads `$REMOTE_FIXTURES`, else `tests/.fixtures/fixtures.json`; panics with the reason and
-    /// the fix when it is missing or malformed, so a test without its service fails loudly.
+    /// The compose file of the test project, in this checkout.
+    pub fn compose_file() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/compose.yaml"))
+    }
+
+    /// Reads `$REMOTE_FIXTURES`, else `/var/tmp/remote-test-fixtures/fixtures.json`; panics with
+    /// the reason and the fix when it is missing or malformed, so a test without its service
+    /// fails loudly.
     pub fn load() -> Fixtures {
         let path = std::env::var_os("REMOTE_FIXTURES").map_or_else(
-            || {
-                PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/.fixtures/fixtures.json"
-                ))
-            },
+            || PathBuf::from("/var/tmp/remote-test-fixtures/fixtures.json"),
             PathBuf::from,
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
