@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
+//! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
@@ -16,6 +17,7 @@
 
 use std::path::PathBuf;
 
+pub mod fault_proxy;
 pub mod sftp_server;
 
 use remote_host::Backend;
