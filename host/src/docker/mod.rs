@@ -41,6 +41,8 @@ use crate::session::Session;
 use crate::types::PlatformInfo;
 
 pub use agent::agent_for;
+pub use connect::connect as connect_daemon;
+pub use errors::map as map_error;
 pub use session::DockerSession;
 
 /// How often the caller should ping the daemon.
