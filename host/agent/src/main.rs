@@ -34,14 +34,16 @@ mod serve;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: remote-agent [-d start_directory]\n\
+const USAGE: &str = "usage: remote-agent [-d start_directory] | --idle\n\
 Serves SFTP version 3 on standard input and output until end of input.\n\
 -d DIR  serve from DIR (%d = $HOME) when it is a directory\n\
+--idle  do nothing until killed (keeps a FROM scratch test container running)\n\
 Try it with OpenSSH: sftp -D ./remote-agent\n";
 
 /// What the command line asked for.
 enum Command {
     Serve { start_dir: Option<String> },
+    Idle,
     Print(String),
     Usage(String),
 }
@@ -54,6 +56,7 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Command {
             Some("-V" | "--version") => {
                 return Command::Print(format!("remote-agent {}\n", env!("CARGO_PKG_VERSION")));
             }
+            Some("--idle") => return Command::Idle,
             Some("-d") => match args.next().map(|d| d.into_string()) {
                 Some(Ok(d)) => start_dir = Some(d),
                 Some(Err(d)) => return Command::Usage(format!("-d {d:?} is not UTF-8")),
@@ -87,6 +90,9 @@ fn main() -> ExitCode {
             eprint!("remote-agent: {why}\n{USAGE}");
             return ExitCode::from(2);
         }
+        Command::Idle => loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        },
         Command::Serve { start_dir } => {
             if let Some(d) = start_dir {
                 enter(&d);

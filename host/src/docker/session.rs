@@ -154,7 +154,7 @@ pub struct DockerSession {
 #[derive(Debug)]
 struct Running {
     exec_id: String,
-    output: JoinHandle<Result<()>>,
+    output: JoinHandle<Result<Option<String>>>,
     input: JoinHandle<()>,
 }
 
@@ -234,19 +234,32 @@ fn taken(what: &str) -> Error {
     )
 }
 
+/// How the daemon reports an exec whose program could not start: this text on the output
+/// stream, exit code 126.
+const START_FAILED: &[u8] = b"OCI runtime exec failed";
+
 /// Copies the exec's output frames into the pipes; a pipe whose reader went away is dropped and
-/// its frames discarded, so the other stream keeps flowing.
+/// its frames discarded, so the other stream keeps flowing. When the output ends the input pump
+/// is stopped, so a writer to a command that exited without reading gets a broken pipe rather
+/// than a stall. Returns the daemon's message when the program could not start; it goes to
+/// stderr, where a shell would have put its own.
 async fn pump_output(
     mut output: std::pin::Pin<
         Box<dyn futures::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
     >,
     mut stdout: Option<DuplexStream>,
     mut stderr: Option<DuplexStream>,
+    input: tokio::task::AbortHandle,
     what: String,
-) -> Result<()> {
-    let mut result = Ok(());
+) -> Result<Option<String>> {
+    let mut result = Ok(None);
+    let mut first = true;
     while let Some(frame) = output.next().await {
         let (pipe, bytes) = match frame {
+            Ok(LogOutput::StdOut { message }) if first && message.starts_with(START_FAILED) => {
+                result = Ok(Some(String::from_utf8_lossy(&message).into_owned()));
+                (&mut stderr, message)
+            }
             Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
                 (&mut stdout, message)
             }
@@ -257,16 +270,33 @@ async fn pump_output(
                 break;
             }
         };
+        first = false;
         if let Some(w) = pipe
             && w.write_all(&bytes).await.is_err()
         {
             *pipe = None;
         }
     }
+    input.abort();
     for w in [stdout.as_mut(), stderr.as_mut()].into_iter().flatten() {
         let _ = w.shutdown().await;
     }
     result
+}
+
+/// The status of an exec: a program that could not start is reported as a shell would, 127
+/// when it does not exist and 126 when it cannot be executed.
+fn status_of(code: i64, start_failure: Option<&str>) -> ExitStatus {
+    match start_failure {
+        Some(m)
+            if code == 126
+                && (m.contains("executable file not found")
+                    || m.contains("no such file or directory")) =>
+        {
+            ExitStatus::Exited(127)
+        }
+        _ => exit_status(code),
+    }
 }
 
 #[async_trait]
@@ -329,12 +359,6 @@ impl Session for DockerSession {
             None,
         )
         .await?;
-        let output = tokio::spawn(pump_output(
-            attached.output,
-            self.stdout.take(),
-            self.stderr.take(),
-            cmd.to_string(),
-        ));
         let mut exec_in = attached.input;
         let input = tokio::spawn(async move {
             if let Some(mut from) = stdin {
@@ -343,6 +367,13 @@ impl Session for DockerSession {
             }
             let _ = exec_in.shutdown().await;
         });
+        let output = tokio::spawn(pump_output(
+            attached.output,
+            self.stdout.take(),
+            self.stderr.take(),
+            input.abort_handle(),
+            cmd.to_string(),
+        ));
         self.running = Some(Running {
             exec_id: attached.id,
             output,
@@ -376,8 +407,8 @@ impl Session for DockerSession {
         if let Some(running) = self.running.take() {
             running.input.abort();
         }
-        pumped?;
-        let status = exit_status(code?);
+        let start_failure = pumped?;
+        let status = status_of(code?, start_failure.as_deref());
         self.exited = Some(status.clone());
         Ok(status)
     }
@@ -398,6 +429,15 @@ impl Session for DockerSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_that_cannot_start_reads_as_a_shell_would_say() {
+        let missing = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"x\": executable file not found in $PATH: unknown";
+        assert_eq!(status_of(126, Some(missing)), ExitStatus::Exited(127));
+        let denied = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"/etc/hosts\": permission denied: unknown";
+        assert_eq!(status_of(126, Some(denied)), ExitStatus::Exited(126));
+        assert_eq!(status_of(126, None), ExitStatus::Exited(126));
+    }
 
     #[test]
     fn exit_codes_and_signals_as_docker_reports_them() {
