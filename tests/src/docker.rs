@@ -200,6 +200,14 @@ impl<G: Send + Sync + 'static> Fixtured<G> {
     }
 }
 
+impl<G> std::fmt::Debug for Fixtured<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fixtured")
+            .field("backend", &self.backend.addr())
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 impl<G: Send + Sync> Backend for Fixtured<G> {
     fn backend_type(&self) -> String {

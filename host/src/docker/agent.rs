@@ -95,6 +95,7 @@ fn hex(bytes: &[u8]) -> String {
 pub struct AgentFiles {
     /// The SFTP client on the agent's stdin/stdout.
     pub client: Arc<dyn FileClient>,
+    sftp: SftpFiles,
     alive: Arc<AtomicBool>,
 }
 
@@ -110,6 +111,12 @@ impl AgentFiles {
     /// False once the agent's output ended: it exited or was killed, and a new one is needed.
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::Acquire)
+    }
+
+    /// Ends the SFTP session: the agent reads end of input and exits, and every client and
+    /// handle obtained from it fails from now on, even while callers still hold them.
+    pub fn close(&self) {
+        self.sftp.close();
     }
 }
 
@@ -200,7 +207,8 @@ pub async fn start(c: &Container, path: &str) -> Result<AgentFiles> {
             .with_source(e)
         })?;
     Ok(AgentFiles {
-        client: Arc::new(client),
+        client: Arc::new(client.clone()),
+        sftp: client,
         alive,
     })
 }

@@ -255,7 +255,9 @@ impl Backend for DockerBackend {
         if let Some(f) = slot.as_ref().filter(|f| f.is_alive()) {
             return Ok(f.client.clone());
         }
-        *slot = None;
+        if let Some(dead) = slot.take() {
+            dead.close();
+        }
         let platform = self.detect_platform().await?;
         let path = agent::install(&c, agent::binary(&platform, &c.name)?).await?;
         let started = agent::start(&c, &path).await?;
@@ -294,8 +296,9 @@ impl Backend for DockerBackend {
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         self.connected.store(false, Ordering::Release);
-        // Dropping the client closes the agent's stdin; the agent exits at end of input.
-        *self.files.lock().await = None;
+        if let Some(f) = self.files.lock().await.take() {
+            f.close();
+        }
         Ok(())
     }
 }
