@@ -24,12 +24,19 @@ const PLATFORMS: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().expect("host/ has a parent").to_path_buf();
     for watched in ["agent/src", "agent/Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", manifest.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest.join(watched).display()
+        );
     }
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
     println!("cargo:rerun-if-env-changed=REMOTE_AGENT_TARGET_DIR");
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -53,9 +60,8 @@ fn main() {
          pub const NOT_BUILT: &[(&str, &str, &str)] = &[\n",
     );
     for (arch, triple) in PLATFORMS {
-        let how = format!(
-            "run `rustup target add {triple}`, then rebuild (cargo build -p remote-host)"
-        );
+        let how =
+            format!("run `rustup target add {triple}`, then rebuild (cargo build -p remote-host)");
         let installed = sysroot
             .as_deref()
             .is_some_and(|s| s.join("lib/rustlib").join(triple).join("lib").is_dir());
@@ -66,8 +72,12 @@ fn main() {
             continue;
         }
         let binary = build(&workspace, &target_dir, triple);
-        writeln!(code, "    ({arch:?}, include_bytes!({:?})),", binary.display().to_string())
-            .expect("write to a String");
+        writeln!(
+            code,
+            "    ({arch:?}, include_bytes!({:?})),",
+            binary.display().to_string()
+        )
+        .expect("write to a String");
     }
     code.push_str("];\n");
     missing.push_str("];\n");
@@ -89,7 +99,16 @@ fn build(workspace: &Path, target_dir: &Path, triple: &str) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--quiet", "-p", "remote-agent", "--profile", "agent", "--target", triple])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "remote-agent",
+            "--profile",
+            "agent",
+            "--target",
+            triple,
+        ])
         .env("CARGO_TARGET_DIR", target_dir)
         // The outer build's flags and wrappers (clippy, coverage) are not for the agent.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")

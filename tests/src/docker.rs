@@ -7,8 +7,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -192,7 +192,13 @@ impl<G: Send + Sync + 'static> Fixtured<G> {
         tokio::time::timeout(Duration::from_secs(60), backend.start())
             .await
             .unwrap_or_else(|_| panic!("{} did not start within 60 s", backend.addr()))
-            .unwrap_or_else(|e| panic!("{} backend on {}: {e}", backend.backend_type(), backend.addr()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} backend on {}: {e}",
+                    backend.backend_type(),
+                    backend.addr()
+                )
+            });
         Box::new(Fixtured {
             backend,
             _fixture: fixture,

@@ -117,7 +117,10 @@ pub mod backends {
         let b = crate::docker::Fixtured::start(b, c).await;
         // The suite works under /tmp, which the image lacks: made through the backend itself
         // (so the agent was installed in / first, as on any image without /tmp).
-        let files = b.files().await.unwrap_or_else(|e| panic!("scratch files: {e}"));
+        let files = b
+            .files()
+            .await
+            .unwrap_or_else(|e| panic!("scratch files: {e}"));
         files
             .mkdir("/tmp", 0o777)
             .await

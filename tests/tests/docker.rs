@@ -55,16 +55,25 @@ async fn output(b: &dyn Backend, cmd: &str) -> String {
 async fn missing_and_stopped_containers_fail_start_clearly() {
     bounded("start errors", async {
         let missing = DockerBackend::new("rt-no-such-container-x7q");
-        let e = missing.start().await.expect_err("a missing container must not start");
+        let e = missing
+            .start()
+            .await
+            .expect_err("a missing container must not start");
         assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
         assert!(e.to_string().contains("rt-no-such-container-x7q"), "{e}");
-        assert_eq!(missing.last_err().map(|e| e.code()), Some(ErrorCode::NotFound));
+        assert_eq!(
+            missing.last_err().map(|e| e.code()),
+            Some(ErrorCode::NotFound)
+        );
         assert!(!missing.is_connected());
 
         let c = ContainerGuard::busybox();
         run("docker", &["stop", "-t", "0", &c.name]);
         let stopped = DockerBackend::new(&c.name);
-        let e = stopped.start().await.expect_err("a stopped container must not start");
+        let e = stopped
+            .start()
+            .await
+            .expect_err("a stopped container must not start");
         assert_eq!(e.code(), ErrorCode::ConnectionLost, "{e}");
         assert!(e.message().contains("not running"), "{e}");
         assert!(e.message().contains("exited"), "{e}");
@@ -79,7 +88,9 @@ async fn a_container_removed_mid_session_gives_errors_not_hangs() {
         let b = started(&c.name).await;
         let files = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
         let mut long = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        long.start("sleep 600").await.unwrap_or_else(|e| panic!("{e}"));
+        long.start("sleep 600")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         run("docker", &["rm", "-f", &c.name]);
         let status = long.wait().await;
         assert!(
@@ -134,8 +145,14 @@ async fn an_agent_killed_mid_transfer_fails_the_transfer_and_the_next_files_call
             matches!(e.code(), ErrorCode::ConnectionLost | ErrorCode::Timeout),
             "{e}"
         );
-        let fresh = b.files().await.unwrap_or_else(|e| panic!("second files(): {e}"));
-        let st = fresh.stat("/tmp").await.unwrap_or_else(|e| panic!("stat via the new agent: {e}"));
+        let fresh = b
+            .files()
+            .await
+            .unwrap_or_else(|e| panic!("second files(): {e}"));
+        let st = fresh
+            .stat("/tmp")
+            .await
+            .unwrap_or_else(|e| panic!("stat via the new agent: {e}"));
         assert_eq!(st.kind, FileKind::Directory);
         let again = b.files().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -154,11 +171,18 @@ async fn two_backends_on_one_container_share_nothing_they_should_not() {
         let b = started(&c.name).await;
         let fa = a.files().await.unwrap_or_else(|e| panic!("{e}"));
         let fb = b.files().await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(agent_pids(&c.name).len(), 2, "each backend runs its own agent");
+        assert_eq!(
+            agent_pids(&c.name).len(),
+            2,
+            "each backend runs its own agent"
+        );
 
         let mut ha = fa.create("/tmp/a").await.unwrap_or_else(|e| panic!("{e}"));
         a.close().await.unwrap_or_else(|e| panic!("close a: {e}"));
-        assert!(ha.write(b"x").await.is_err() || ha.close().await.is_err(), "a's handle dies with a");
+        assert!(
+            ha.write(b"x").await.is_err() || ha.close().await.is_err(),
+            "a's handle dies with a"
+        );
         let mut left = agent_pids(&c.name);
         for _ in 0..50 {
             if left.len() == 1 {
@@ -171,9 +195,12 @@ async fn two_backends_on_one_container_share_nothing_they_should_not() {
         let e = a.new_session().await.err().map(|e| e.code());
         assert_eq!(e, Some(ErrorCode::ConnectionLost), "a is closed");
 
-        fb.mkdir("/tmp/only-b", 0o755).await.unwrap_or_else(|e| panic!("b still works: {e}"));
+        fb.mkdir("/tmp/only-b", 0o755)
+            .await
+            .unwrap_or_else(|e| panic!("b still works: {e}"));
         let mut s = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        s.setenv("REMOTE_T_B", "b").unwrap_or_else(|e| panic!("{e}"));
+        s.setenv("REMOTE_T_B", "b")
+            .unwrap_or_else(|e| panic!("{e}"));
         s.start("true").await.unwrap_or_else(|e| panic!("{e}"));
         s.wait().await.unwrap_or_else(|e| panic!("{e}"));
         let env = output(&b, "echo \"[$REMOTE_T_B]\"").await;
@@ -187,31 +214,52 @@ async fn compose_resolution_against_a_real_project() {
     bounded("compose", async {
         let p = ComposeProject::up();
         let ambiguous = ComposeBackend::new(&p.name, "app", 0);
-        let e = ambiguous.start().await.expect_err("two replicas are ambiguous");
+        let e = ambiguous
+            .start()
+            .await
+            .expect_err("two replicas are ambiguous");
         assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
         let m = e.message();
         assert!(m.contains("2 running containers"), "{e}");
         assert!(m.contains(&format!("compose://{}/app/<N>", p.name)), "{e}");
-        assert!(m.contains("1 (") && m.contains("2 ("), "lists the candidates: {e}");
+        assert!(
+            m.contains("1 (") && m.contains("2 ("),
+            "lists the candidates: {e}"
+        );
 
         for (service, seq, text) in [("nope", 0, "service \"nope\""), ("app", 3, "number 3")] {
             let b = ComposeBackend::new(&p.name, service, seq);
             let e = b.start().await.expect_err("nothing to resolve to");
             assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-            assert!(e.message().contains(text) && e.message().contains(&p.name), "{e}");
+            assert!(
+                e.message().contains(text) && e.message().contains(&p.name),
+                "{e}"
+            );
         }
 
         let two = ComposeBackend::new(&p.name, "app", 2);
-        two.start().await.unwrap_or_else(|e| panic!("compose://{}/app/2: {e}", p.name));
+        two.start()
+            .await
+            .unwrap_or_else(|e| panic!("compose://{}/app/2: {e}", p.name));
         assert_eq!(two.backend_type(), "compose");
         assert_eq!(two.addr(), format!("{}/app/2", p.name));
         let host = output(&two, "hostname").await;
         let id = run(
             "docker",
-            &["ps", "-q", "--no-trunc", "--filter", &format!("label=com.docker.compose.project={}", p.name),
-              "--filter", "label=com.docker.compose.container-number=2"],
+            &[
+                "ps",
+                "-q",
+                "--no-trunc",
+                "--filter",
+                &format!("label=com.docker.compose.project={}", p.name),
+                "--filter",
+                "label=com.docker.compose.container-number=2",
+            ],
         );
-        assert!(id.starts_with(host.trim()), "replica 2 is {id}, the session ran in {host}");
+        assert!(
+            id.starts_with(host.trim()),
+            "replica 2 is {id}, the session ran in {host}"
+        );
         two.close().await.unwrap_or_else(|e| panic!("{e}"));
 
         // Project `.` from a working directory: its name normalised as compose does, and a
@@ -224,9 +272,17 @@ async fn compose_resolution_against_a_real_project() {
         let started = dot.start().await;
         let named = base.join("other-dir");
         std::fs::create_dir_all(&named).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(named.join("compose.yaml"), format!("name: {}\nservices: {{}}\n", p.name))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let by_file = ComposeBackend::with_context(".", "app", 2, remote_host::compose::project::context(&named, None));
+        std::fs::write(
+            named.join("compose.yaml"),
+            format!("name: {}\nservices: {{}}\n", p.name),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let by_file = ComposeBackend::with_context(
+            ".",
+            "app",
+            2,
+            remote_host::compose::project::context(&named, None),
+        );
         let started_by_file = by_file.start().await;
         let _ = std::fs::remove_dir_all(&base);
         started.unwrap_or_else(|e| panic!("compose://./app/1 from {}: {e}", dir.display()));
@@ -245,10 +301,16 @@ async fn platform_comes_from_the_image_and_matches_the_machine() {
         let p = b.detect_platform().await.unwrap_or_else(|e| panic!("{e}"));
         let machine = output(&b, "uname -m").await;
         let want = remote_host::platform::platform_from("linux", machine.trim(), "");
-        assert_eq!((p.os.as_str(), p.arch.as_str()), (want.os.as_str(), want.arch.as_str()));
+        assert_eq!(
+            (p.os.as_str(), p.arch.as_str()),
+            (want.os.as_str(), want.arch.as_str())
+        );
         let s = ContainerGuard::scratch();
         let scratch = started(&s.name).await;
-        let ps = scratch.detect_platform().await.unwrap_or_else(|e| panic!("{e}"));
+        let ps = scratch
+            .detect_platform()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((ps.os.as_str(), ps.arch.as_str()), ("linux", "amd64"));
     })
     .await;
@@ -265,11 +327,20 @@ async fn upload_agent_into_the_scratch_container_and_run_it_without_a_shell() {
         let got = b.upload_agent(&local, "/opt/tools/tool", 0o750).await;
         let again = b.upload_agent(&local, "/opt/tools/tool", 0o755).await;
         let _ = std::fs::remove_file(&local);
-        assert_eq!(got.unwrap_or_else(|e| panic!("upload: {e}")), "/opt/tools/tool");
+        assert_eq!(
+            got.unwrap_or_else(|e| panic!("upload: {e}")),
+            "/opt/tools/tool"
+        );
         again.unwrap_or_else(|e| panic!("replace: {e}"));
         let files = b.files().await.unwrap_or_else(|e| panic!("{e}"));
-        let st = files.stat("/opt/tools/tool").await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((st.kind, st.mode, st.size, st.uid), (FileKind::Regular, 0o755, agent.len() as u64, 0));
+        let st = files
+            .stat("/opt/tools/tool")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (st.kind, st.mode, st.size, st.uid),
+            (FileKind::Regular, 0o755, agent.len() as u64, 0)
+        );
         let names: Vec<String> = files
             .read_dir("/opt/tools")
             .await
@@ -281,7 +352,10 @@ async fn upload_agent_into_the_scratch_container_and_run_it_without_a_shell() {
         let version = output(&b, "/opt/tools/tool --version").await;
         assert!(version.starts_with("remote-agent "), "{version}");
         let mut sh = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        let e = sh.start("echo $HOME").await.expect_err("no shell in scratch");
+        let e = sh
+            .start("echo $HOME")
+            .await
+            .expect_err("no shell in scratch");
         assert_eq!(e.code(), ErrorCode::Unsupported, "{e}");
         assert!(e.message().contains("no /bin/sh"), "{e}");
     })
@@ -294,8 +368,11 @@ fn openssh_sftp_client_against_the_agent() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("work")).unwrap_or_else(|e| panic!("{e}"));
     let agent = dir.join("remote-agent");
-    std::fs::write(&agent, remote_host::docker::agent_for("amd64").expect("amd64 agent"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &agent,
+        remote_host::docker::agent_for("amd64").expect("amd64 agent"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("local.txt"), "hello from put\n").unwrap_or_else(|e| panic!("{e}"));
@@ -335,8 +412,14 @@ rmdir d
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(back, "hello from put\n", "get after put and rename");
-    assert!(stdout.contains("-rw-r-----"), "chmod shows in ls -l: {stdout}");
-    assert!(stdout.contains("lrwxrwxrwx") && stdout.contains("link"), "ln -s: {stdout}");
+    assert!(
+        stdout.contains("-rw-r-----"),
+        "chmod shows in ls -l: {stdout}"
+    );
+    assert!(
+        stdout.contains("lrwxrwxrwx") && stdout.contains("link"),
+        "ln -s: {stdout}"
+    );
     assert!(stdout.contains("Avail"), "df: {stdout}");
     assert!(!leftover, "rm and rmdir removed everything");
 }

@@ -53,12 +53,13 @@ fn long_name(name: &str, m: &Metadata, now: i64) -> String {
         _ => '-',
     };
     let bit = |mask: u32, c: char| if mode & mask != 0 { c } else { '-' };
-    let special = |mask: u32, exec: u32, set: char, unset: char| match (mode & mask != 0, mode & exec != 0) {
-        (true, true) => set,
-        (true, false) => unset,
-        (false, true) => 'x',
-        (false, false) => '-',
-    };
+    let special =
+        |mask: u32, exec: u32, set: char, unset: char| match (mode & mask != 0, mode & exec != 0) {
+            (true, true) => set,
+            (true, false) => unset,
+            (false, true) => 'x',
+            (false, false) => '-',
+        };
     let perms: String = [
         bit(0o400, 'r'),
         bit(0o200, 'w'),
@@ -100,7 +101,11 @@ fn ls_date(t: i64, now: i64) -> String {
     let secs = t.rem_euclid(86_400);
     let month = MONTHS[(month - 1) as usize];
     if (now - t).abs() < SIX_MONTHS {
-        format!("{month} {day:>2} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+        format!(
+            "{month} {day:>2} {:02}:{:02}",
+            secs / 3600,
+            secs % 3600 / 60
+        )
     } else {
         format!("{month} {day:>2} {year:>5}")
     }

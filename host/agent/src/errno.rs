@@ -108,11 +108,31 @@ mod tests {
     #[test]
     fn messages_start_with_the_symbol_and_codes_fit() {
         let cases = [
-            (2, StatusCode::NoSuchFile, "ENOENT: No such file or directory"),
-            (13, StatusCode::PermissionDenied, "EACCES: Permission denied"),
-            (1, StatusCode::PermissionDenied, "EPERM: Operation not permitted"),
-            (38, StatusCode::OpUnsupported, "ENOSYS: Function not implemented"),
-            (95, StatusCode::OpUnsupported, "EOPNOTSUPP: Operation not supported"),
+            (
+                2,
+                StatusCode::NoSuchFile,
+                "ENOENT: No such file or directory",
+            ),
+            (
+                13,
+                StatusCode::PermissionDenied,
+                "EACCES: Permission denied",
+            ),
+            (
+                1,
+                StatusCode::PermissionDenied,
+                "EPERM: Operation not permitted",
+            ),
+            (
+                38,
+                StatusCode::OpUnsupported,
+                "ENOSYS: Function not implemented",
+            ),
+            (
+                95,
+                StatusCode::OpUnsupported,
+                "EOPNOTSUPP: Operation not supported",
+            ),
             (17, StatusCode::Failure, "EEXIST: File exists"),
             (39, StatusCode::Failure, "ENOTEMPTY: Directory not empty"),
             (21, StatusCode::Failure, "EISDIR: Is a directory"),
@@ -125,7 +145,9 @@ mod tests {
         }
         let odd = from_io(&io::Error::from_raw_os_error(4000));
         assert!(
-            odd.error_message.as_deref().is_some_and(|m| m.starts_with("E4000: ")),
+            odd.error_message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("E4000: ")),
             "{odd:?}"
         );
     }

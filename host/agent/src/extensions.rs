@@ -7,8 +7,8 @@ use bytes::Bytes;
 use russh_sftp::de;
 use russh_sftp::extensions::{LimitsExtension, Statvfs};
 use russh_sftp::protocol::{ExtendedReply, FileAttributes, Packet, StatusCode};
-use russh_sftp::server::StatusReply;
 use russh_sftp::ser;
+use russh_sftp::server::StatusReply;
 use rustix::fs::StatVfsMountFlags;
 
 use crate::errno;
@@ -44,8 +44,8 @@ fn decode<'a, T: serde::Deserialize<'a>>(
 }
 
 fn reply<T: serde::Serialize>(id: u32, value: &T) -> Result<Packet, StatusReply> {
-    let data = ser::to_bytes(value)
-        .map_err(|e| errno::status(5, &format!("encoding the reply: {e}")))?;
+    let data =
+        ser::to_bytes(value).map_err(|e| errno::status(5, &format!("encoding the reply: {e}")))?;
     Ok(Packet::ExtendedReply(ExtendedReply {
         id,
         data: data.to_vec(),

@@ -83,9 +83,16 @@ impl Agent {
 
     /// The open file behind `handle`.
     pub fn file(&self, handle: &str) -> Result<&File, StatusReply> {
-        match handle.parse::<u32>().ok().and_then(|h| self.handles.get(&h)) {
+        match handle
+            .parse::<u32>()
+            .ok()
+            .and_then(|h| self.handles.get(&h))
+        {
             Some(Open::File(f)) => Ok(f),
-            Some(Open::Dir(_)) => Err(errno::status(21, &format!("handle {handle:?} is a directory"))),
+            Some(Open::Dir(_)) => Err(errno::status(
+                21,
+                &format!("handle {handle:?} is a directory"),
+            )),
             None => Err(bad_handle(handle)),
         }
     }
@@ -123,9 +130,12 @@ pub fn set_attrs(target: Target<'_>, a: &FileAttributes) -> Result<(), StatusRep
         let mode = Mode::from_raw_mode(perm & 0o7777);
         match target {
             Target::Path(p, true) => rustix::fs::chmod(p, mode),
-            Target::Path(p, false) => {
-                rustix::fs::chmodat(rustix::fs::CWD, p, mode, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-            }
+            Target::Path(p, false) => rustix::fs::chmodat(
+                rustix::fs::CWD,
+                p,
+                mode,
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            ),
             Target::File(f) => rustix::fs::fchmod(f, mode),
         }
         .map_err(e)?;
@@ -251,7 +261,11 @@ impl Handler for Agent {
     }
 
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, StatusReply> {
-        match handle.parse::<u32>().ok().and_then(|h| self.handles.remove(&h)) {
+        match handle
+            .parse::<u32>()
+            .ok()
+            .and_then(|h| self.handles.remove(&h))
+        {
             Some(_) => Ok(ok(id)),
             None => Err(bad_handle(&handle)),
         }
@@ -306,7 +320,11 @@ impl Handler for Agent {
     }
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, StatusReply> {
-        let m = match handle.parse::<u32>().ok().and_then(|h| self.handles.get(&h)) {
+        let m = match handle
+            .parse::<u32>()
+            .ok()
+            .and_then(|h| self.handles.get(&h))
+        {
             Some(Open::File(f)) => f.metadata().map_err(|e| errno::from_io(&e))?,
             Some(Open::Dir(_)) => {
                 return Err(errno::status(21, "fstat of a directory handle"));
@@ -346,7 +364,11 @@ impl Handler for Agent {
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, StatusReply> {
-        let dir = match handle.parse::<u32>().ok().and_then(|h| self.handles.get_mut(&h)) {
+        let dir = match handle
+            .parse::<u32>()
+            .ok()
+            .and_then(|h| self.handles.get_mut(&h))
+        {
             Some(Open::Dir(d)) => d,
             Some(Open::File(_)) => return Err(errno::status(20, "readdir of a file handle")),
             None => return Err(bad_handle(&handle)),

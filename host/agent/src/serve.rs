@@ -125,18 +125,14 @@ fn error_status(id: u32, status_code: StatusCode, message: String) -> Packet {
 
 /// Polls a handler future once. The handler does its work synchronously, so it is always ready;
 /// a pending future would be a bug here, answered as a failure rather than a hang.
-fn now<P: Into<Packet>>(
-    id: u32,
-    f: impl Future<Output = Result<P, StatusReply>>,
-) -> Packet {
+fn now<P: Into<Packet>>(id: u32, f: impl Future<Output = Result<P, StatusReply>>) -> Packet {
     let f = pin!(f);
     match f.poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(Ok(p)) => p.into(),
         Poll::Ready(Err(e)) => error_status(
             id,
             e.status_code,
-            e.error_message
-                .unwrap_or_else(|| e.status_code.to_string()),
+            e.error_message.unwrap_or_else(|| e.status_code.to_string()),
         ),
         Poll::Pending => error_status(
             id,

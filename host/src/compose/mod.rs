@@ -95,8 +95,9 @@ impl ComposeBackend {
     async fn resolve(&self) -> Result<resolve::Resolution> {
         let context = match &self.context {
             Some(c) => c.clone(),
-            None if self.project == "." => project::current()
-                .map_err(|e| Error::from_io("resolve", self.raw(), e))?,
+            None if self.project == "." => {
+                project::current().map_err(|e| Error::from_io("resolve", self.raw(), e))?
+            }
             None => resolve::ProjectContext::default(),
         };
         let project = resolve::project_name(&self.project, &context);

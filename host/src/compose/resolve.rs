@@ -99,7 +99,10 @@ pub fn resolve(
         );
     }
     if service.is_empty() {
-        return err(ErrorCode::InvalidArgument, "the service name is empty".into());
+        return err(
+            ErrorCode::InvalidArgument,
+            "the service name is empty".into(),
+        );
     }
     let mut candidates: Vec<&Container> = containers
         .iter()
@@ -132,7 +135,10 @@ pub fn resolve(
             let list = many
                 .iter()
                 .map(|c| {
-                    let name = c.names.first().map_or(c.id.as_str(), |n| n.trim_start_matches('/'));
+                    let name = c
+                        .names
+                        .first()
+                        .map_or(c.id.as_str(), |n| n.trim_start_matches('/'));
                     format!("{} ({name})", number(c))
                 })
                 .collect::<Vec<_>>()

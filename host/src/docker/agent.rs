@@ -31,7 +31,10 @@ mod built {
 
 /// The agent binary for a GOARCH, as embedded in this build.
 pub fn agent_for(arch: &str) -> Option<&'static [u8]> {
-    built::BUILT.iter().find(|(a, _)| *a == arch).map(|(_, b)| *b)
+    built::BUILT
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .map(|(_, b)| *b)
 }
 
 /// The embedded agent for `platform`, or an error naming the platform and how to get one.

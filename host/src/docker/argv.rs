@@ -12,11 +12,11 @@ pub struct NeedsShell(pub String);
 
 /// Shell builtins and reserved words: running them without a shell is impossible or wrong.
 const SHELL_WORDS: &[&str] = &[
-    "!", ".", ":", "[[", "alias", "bg", "break", "case", "cd", "command", "continue", "do",
-    "done", "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",
-    "function", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "select",
-    "set", "shift", "source", "then", "times", "trap", "type", "typeset", "ulimit", "umask",
-    "unalias", "unset", "until", "wait", "while", "{", "}",
+    "!", ".", ":", "[[", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done",
+    "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for", "function",
+    "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "select", "set",
+    "shift", "source", "then", "times", "trap", "type", "typeset", "ulimit", "umask", "unalias",
+    "unset", "until", "wait", "while", "{", "}",
 ];
 
 /// Splits `line` into words, or says which shell syntax it uses.

@@ -83,7 +83,10 @@ mod tests {
             (server(409, "conflict"), ErrorCode::Busy),
             (server(400, "bad parameter"), ErrorCode::InvalidArgument),
             (
-                server(500, "OCI runtime exec failed: exec: \"x\": executable file not found in $PATH"),
+                server(
+                    500,
+                    "OCI runtime exec failed: exec: \"x\": executable file not found in $PATH",
+                ),
                 ErrorCode::NotExecutable,
             ),
             (server(500, "boom"), ErrorCode::Io),

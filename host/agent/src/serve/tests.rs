@@ -137,7 +137,10 @@ fn truncated_input_ends_the_loop_with_an_error_after_answering_what_came_before(
         assert_eq!(replies.len(), 1, "the init was still answered");
     }
     let (r, replies) = run(&[]);
-    assert!(r.is_ok() && replies.is_empty(), "empty input is a clean end");
+    assert!(
+        r.is_ok() && replies.is_empty(),
+        "empty input is a clean end"
+    );
     let huge_truncated = [0xff, 0xff, 0xff, 0xff, 17, 0, 0, 0, 1, b'x'];
     assert!(run(&huge_truncated).0.is_err());
 }

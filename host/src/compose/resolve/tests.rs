@@ -83,10 +83,34 @@ fn layouts_resolve_to_the_expected_container_or_error() {
             Err((ErrorCode::NotFound, "project \"nope\"")),
         ),
         (".", "db", 0, ctx("Shop", None, None), Ok(("shop", "b1", 1))),
-        (".", "db", 0, ctx("-_S.h o p!", None, None), Ok(("shop", "b1", 1))),
-        (".", "web", 1, ctx("x", Some("other"), Some("shop")), Ok(("other", "c1", 1))),
-        (".", "web", 1, ctx("x", Some(""), Some("other")), Ok(("other", "c1", 1))),
-        (".", "db", 0, ctx("other", None, Some("")), Err((ErrorCode::NotFound, "project \"other\""))),
+        (
+            ".",
+            "db",
+            0,
+            ctx("-_S.h o p!", None, None),
+            Ok(("shop", "b1", 1)),
+        ),
+        (
+            ".",
+            "web",
+            1,
+            ctx("x", Some("other"), Some("shop")),
+            Ok(("other", "c1", 1)),
+        ),
+        (
+            ".",
+            "web",
+            1,
+            ctx("x", Some(""), Some("other")),
+            Ok(("other", "c1", 1)),
+        ),
+        (
+            ".",
+            "db",
+            0,
+            ctx("other", None, Some("")),
+            Err((ErrorCode::NotFound, "project \"other\"")),
+        ),
         (
             ".",
             "db",
@@ -94,13 +118,23 @@ fn layouts_resolve_to_the_expected_container_or_error() {
             ctx("..!!", None, None),
             Err((ErrorCode::InvalidArgument, "project name is empty")),
         ),
-        ("shop", "", 0, none.clone(), Err((ErrorCode::InvalidArgument, "service name is empty"))),
+        (
+            "shop",
+            "",
+            0,
+            none.clone(),
+            Err((ErrorCode::InvalidArgument, "service name is empty")),
+        ),
     ];
     for (project, service, seq, context, want) in rows {
         let got = resolve(project, service, seq, &context, &shop);
         match (got, want) {
             (Ok(r), Ok((p, id, n))) => assert_eq!(
-                (r.project.as_str(), r.container_id.as_str(), r.container_number),
+                (
+                    r.project.as_str(),
+                    r.container_id.as_str(),
+                    r.container_number
+                ),
                 (p, id, n),
                 "{project}/{service}/{seq} {context:?}"
             ),
