@@ -116,8 +116,8 @@ pub fn set_attrs(target: Target<'_>, a: &FileAttributes) -> Result<(), StatusRep
         .map_err(e)?;
     }
     if a.uid.is_some() || a.gid.is_some() {
-        let uid = a.uid.map(|u| rustix::fs::Uid::from_raw(u));
-        let gid = a.gid.map(|g| rustix::fs::Gid::from_raw(g));
+        let uid = a.uid.map(rustix::fs::Uid::from_raw);
+        let gid = a.gid.map(rustix::fs::Gid::from_raw);
         match target {
             Target::Path(p, follow) => {
                 rustix::fs::chownat(rustix::fs::CWD, p, uid, gid, at_flags(follow))

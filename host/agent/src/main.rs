@@ -73,10 +73,11 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Command {
 fn enter(start_dir: &str) {
     let home = std::env::var("HOME").unwrap_or_default();
     let dir = start_dir.replace("%d", &home);
-    if !dir.is_empty() && std::path::Path::new(&dir).is_dir() {
-        if let Err(e) = std::env::set_current_dir(&dir) {
-            eprintln!("remote-agent: staying in the start directory: cannot enter {dir}: {e}");
-        }
+    if !dir.is_empty()
+        && std::path::Path::new(&dir).is_dir()
+        && let Err(e) = std::env::set_current_dir(&dir)
+    {
+        eprintln!("remote-agent: staying in the start directory: cannot enter {dir}: {e}");
     }
 }
 
