@@ -113,6 +113,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Larger pipe buffers let the sender (docker's shim, or a local client) run further ahead of
+    // the agent; where the descriptors are not pipes this fails and changes nothing.
+    for fd in [input.as_fd(), output.as_fd()] {
+        let _ = rustix::pipe::fcntl_setpipe_size(fd, 1 << 20);
+    }
     match serve::serve(input, output) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
