@@ -30,12 +30,15 @@
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
 //! - [`sftp`]: the SFTP file client shared by the SSH and Docker backends.
+//! - [`docker`], [`compose`]: the `docker://` and `compose://` backends.
 //! - [`conformance`]: the suite every backend must pass.
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod compose;
 pub mod conformance;
 pub mod destination;
+pub mod docker;
 pub mod error;
 pub mod file_client;
 pub mod local;
@@ -58,7 +61,13 @@ pub use types::{
 pub async fn connect(dest: &Destination) -> Result<Box<dyn Backend>> {
     let backend: Box<dyn Backend> = match dest.dest_type {
         DestType::Local => Box::new(local::LocalBackend::new()),
-        DestType::Ssh | DestType::Docker | DestType::Compose => {
+        DestType::Docker => Box::new(docker::DockerBackend::new(&dest.host)),
+        DestType::Compose => Box::new(compose::ComposeBackend::new(
+            &dest.host,
+            &dest.service,
+            dest.sequence,
+        )),
+        DestType::Ssh => {
             return Err(Error::unsupported(
                 "connect",
                 &dest.raw,

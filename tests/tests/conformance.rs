@@ -7,3 +7,13 @@ remote_host::conformance_cases!(backend_suite!(
     sftp_server,
     remote_tests::backends::openssh_sftp_server
 ));
+remote_host::conformance_cases!(backend_suite!(
+    docker_busybox,
+    remote_tests::backends::docker_busybox
+));
+remote_host::conformance_cases!(backend_suite!(
+    docker_scratch,
+    remote_tests::backends::docker_scratch,
+    allow = remote_tests::docker::SCRATCH_LACKS
+));
+remote_host::conformance_cases!(backend_suite!(compose, remote_tests::backends::compose));

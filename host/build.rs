@@ -1,0 +1,130 @@
+//! Builds the target-side agent (`host/agent`, package `remote-agent`) as static musl binaries
+//! and embeds them, so `files()` on a container works from a plain `cargo build` with no extra
+//! step, and the `remote` binary carries everything it uploads.
+//!
+//! Like wasmtime's `crates/test-programs/artifacts`, this runs a nested `cargo build` with its
+//! own target directory (beside the outer one, shared by every profile so it is built once), and
+//! writes `agents.rs` into `OUT_DIR`: one `include_bytes!` per built platform, and for each
+//! platform that could not be built the reason and the command that fixes it, which the Docker
+//! backend reports when a container of that platform asks for its agent.
+//!
+//! A platform is built when its Rust standard library is installed (`rustup target add …`):
+//! amd64 always is after the README's set-up; arm64 links with the toolchain's own `rust-lld`,
+//! so no cross toolchain is needed.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (GOARCH, Rust target) of each agent platform.
+const PLATFORMS: &[(&str, &str)] = &[
+    ("amd64", "x86_64-unknown-linux-musl"),
+    ("arm64", "aarch64-unknown-linux-musl"),
+];
+
+fn main() {
+    let manifest =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest.parent().expect("host/ has a parent").to_path_buf();
+    for watched in ["agent/src", "agent/Cargo.toml"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest.join(watched).display()
+        );
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
+    println!("cargo:rerun-if-env-changed=REMOTE_AGENT_TARGET_DIR");
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target_dir = env::var_os("REMOTE_AGENT_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared_target_dir(&out));
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+
+    let mut code = String::from(
+        "/// Agents built with this binary: (GOARCH, the static binary).\n\
+         pub const BUILT: &[(&str, &[u8])] = &[\n",
+    );
+    let mut missing = String::from(
+        "/// Agent platforms that were not built: (GOARCH, why, how to build).\n\
+         pub const NOT_BUILT: &[(&str, &str, &str)] = &[\n",
+    );
+    for (arch, triple) in PLATFORMS {
+        let how =
+            format!("run `rustup target add {triple}`, then rebuild (cargo build -p remote-host)");
+        let installed = sysroot
+            .as_deref()
+            .is_some_and(|s| s.join("lib/rustlib").join(triple).join("lib").is_dir());
+        if !installed {
+            let why = format!("the Rust target {triple} is not installed");
+            println!("cargo:warning=no remote-agent for linux/{arch}: {why}; {how}");
+            writeln!(missing, "    ({arch:?}, {why:?}, {how:?}),").expect("write to a String");
+            continue;
+        }
+        let binary = build(&workspace, &target_dir, triple);
+        writeln!(
+            code,
+            "    ({arch:?}, include_bytes!({:?})),",
+            binary.display().to_string()
+        )
+        .expect("write to a String");
+    }
+    code.push_str("];\n");
+    missing.push_str("];\n");
+    code.push_str(&missing);
+    std::fs::write(out.join("agents.rs"), code).expect("write agents.rs into OUT_DIR");
+}
+
+/// `<target>/remote-agent` beside the profile directories, found from `OUT_DIR`
+/// (`<target>[/<triple>]/<profile>/build/<pkg>/out`), so dev, test and release share one build.
+fn shared_target_dir(out: &Path) -> PathBuf {
+    out.ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "build"))
+        .and_then(|build| build.parent()?.parent())
+        .map_or_else(|| out.join("remote-agent"), |t| t.join("remote-agent"))
+}
+
+/// Runs the nested build and returns the binary's path; fails the build with cargo's output.
+fn build(workspace: &Path, target_dir: &Path, triple: &str) -> PathBuf {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "remote-agent",
+            "--profile",
+            "agent",
+            "--target",
+            triple,
+        ])
+        .env("CARGO_TARGET_DIR", target_dir)
+        // The outer build's flags and wrappers (clippy, coverage) are not for the agent.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER");
+    if triple.starts_with("aarch64") {
+        // The toolchain's own lld links a static musl binary without a cross compiler.
+        cmd.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build remote-agent for {triple}: {e}"));
+    assert!(
+        status.success(),
+        "building remote-agent for {triple} failed ({status}); run: cargo build -p remote-agent --profile agent --target {triple}"
+    );
+    target_dir.join(triple).join("agent").join("remote-agent")
+}

@@ -1,0 +1,258 @@
+//! Docker fixtures: containers with unique names removed by RAII guards (`docker rm -f`), the
+//! `FROM scratch` image, a Compose project with two replicas, and a backend wrapper that keeps
+//! its container alive exactly as long as the backend.
+//!
+//! Every docker command runs under `timeout`, so a wedged daemon fails the test instead of
+//! hanging it. Fixtures that cannot start panic with the command and its output.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use remote_host::{Backend, Error, FileClient, PlatformInfo, Result, Session};
+
+/// Cases that need what the scratch image lacks: a shell (exit, `$$`, `;`, quoting through
+/// variables) or `cat`. They may end unsupported there (or, for `cat`, with exit status 127).
+pub const SCRATCH_LACKS: &[&str] = &[
+    "exit_codes",
+    "signal_termination",
+    "stdin_stdout_round_trip",
+    "stderr_separated",
+    "env_values_need_quoting",
+    "concurrent_sessions",
+    "session_misuse",
+];
+
+/// Bound on any one docker or docker-compose command.
+const COMMAND_LIMIT: &str = "120";
+
+/// Runs `program args…` under `timeout`, returning stdout; panics with stderr on failure.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .arg(COMMAND_LIMIT)
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {} failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A name no other test (or test process) uses: `rt-<what>-<pid>-<n>`.
+pub fn unique(what: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "rt-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A container this test started; removed with `docker rm -f` when dropped.
+#[derive(Debug)]
+pub struct ContainerGuard {
+    /// The container's name.
+    pub name: String,
+}
+
+impl ContainerGuard {
+    /// `docker run -d --name <unique> <args…>`.
+    pub fn run(what: &str, args: &[&str]) -> ContainerGuard {
+        let name = unique(what);
+        let mut all = vec!["run", "-d", "--name", &name];
+        all.extend_from_slice(args);
+        run("docker", &all);
+        ContainerGuard { name }
+    }
+
+    /// A busybox container that sleeps (with an init, so `docker stop` is quick).
+    pub fn busybox() -> ContainerGuard {
+        let image = crate::Fixtures::load().docker.busybox_image;
+        ContainerGuard::run("busybox", &["--init", &image, "sleep", "2147483647"])
+    }
+
+    /// A container of the scratch image: nothing in it but the idling agent at `/remote-agent`.
+    pub fn scratch() -> ContainerGuard {
+        ContainerGuard::run("scratch", &[&scratch_image()])
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args([COMMAND_LIMIT, "docker", "rm", "-f", &self.name])
+            .output();
+    }
+}
+
+/// The `FROM scratch` image: a `docker import` of a tar holding only the static agent, which
+/// idles as the container's process. Tagged with the agent's size and a hash of its bytes, so it
+/// is built once per agent build and tests never run a stale one.
+pub fn scratch_image() -> String {
+    let agent = remote_host::docker::agent_for("amd64")
+        .unwrap_or_else(|| panic!("this build has no amd64 agent; run `rustup target add x86_64-unknown-linux-musl` and rebuild"));
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in agent {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let image = format!("remote-test/scratch:{h:016x}");
+    let present = Command::new("timeout")
+        .args([COMMAND_LIMIT, "docker", "image", "inspect", &image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return image;
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_size(agent.len() as u64);
+    header.set_mode(0o755);
+    header.set_entry_type(tar::EntryType::Regular);
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_data(&mut header, "remote-agent", agent)
+        .unwrap_or_else(|e| panic!("building the scratch image tar: {e}"));
+    let tar = builder
+        .into_inner()
+        .unwrap_or_else(|e| panic!("building the scratch image tar: {e}"));
+    let mut child = Command::new("timeout")
+        .args([COMMAND_LIMIT, "docker", "import"])
+        .args(["--change", r#"CMD ["/remote-agent", "--idle"]"#])
+        .args(["-", &image])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run docker import: {e}"));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(&tar)
+            .unwrap_or_else(|e| panic!("feeding docker import: {e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("docker import: {e}"));
+    assert!(
+        out.status.success(),
+        "docker import of the scratch image failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
+/// A Compose project started from `tests/fixtures/compose.yaml` (service `app`, 2 replicas);
+/// `docker-compose down` when dropped.
+#[derive(Debug)]
+pub struct ComposeProject {
+    /// The project name.
+    pub name: String,
+}
+
+impl ComposeProject {
+    /// `docker-compose -p <unique> -f tests/fixtures/compose.yaml up -d`.
+    pub fn up() -> ComposeProject {
+        let name = unique("proj").replace('-', "_");
+        let file = crate::Fixtures::compose_file();
+        let file = file.to_string_lossy();
+        run("docker-compose", &["-p", &name, "-f", &file, "up", "-d"]);
+        ComposeProject { name }
+    }
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        let file = crate::Fixtures::compose_file();
+        let _ = Command::new("timeout")
+            .args([COMMAND_LIMIT, "docker-compose", "-p", &self.name, "-f"])
+            .arg(file)
+            .args(["down", "-t", "0"])
+            .output();
+    }
+}
+
+/// A started backend together with the fixture it runs on, which lives as long as it does.
+pub struct Fixtured<G> {
+    backend: Box<dyn Backend>,
+    _fixture: G,
+}
+
+impl<G: Send + Sync + 'static> Fixtured<G> {
+    /// Starts `backend` (panicking with the reason if it cannot) and ties `fixture` to it.
+    pub async fn start(backend: Box<dyn Backend>, fixture: G) -> Box<dyn Backend> {
+        tokio::time::timeout(Duration::from_secs(60), backend.start())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not start within 60 s", backend.addr()))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} backend on {}: {e}",
+                    backend.backend_type(),
+                    backend.addr()
+                )
+            });
+        Box::new(Fixtured {
+            backend,
+            _fixture: fixture,
+        })
+    }
+}
+
+impl<G> std::fmt::Debug for Fixtured<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fixtured")
+            .field("backend", &self.backend.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<G: Send + Sync> Backend for Fixtured<G> {
+    fn backend_type(&self) -> String {
+        self.backend.backend_type()
+    }
+    fn addr(&self) -> String {
+        self.backend.addr()
+    }
+    fn user(&self) -> String {
+        self.backend.user()
+    }
+    async fn start(&self) -> Result<()> {
+        self.backend.start().await
+    }
+    fn is_connected(&self) -> bool {
+        self.backend.is_connected()
+    }
+    fn last_err(&self) -> Option<Error> {
+        self.backend.last_err()
+    }
+    fn keep_alive_interval(&self) -> Option<Duration> {
+        self.backend.keep_alive_interval()
+    }
+    async fn send_keep_alive(&self) -> Result<()> {
+        self.backend.send_keep_alive().await
+    }
+    async fn new_session(&self) -> Result<Box<dyn Session>> {
+        self.backend.new_session().await
+    }
+    async fn files(&self) -> Result<Arc<dyn FileClient>> {
+        self.backend.files().await
+    }
+    async fn upload_agent(&self, local: &Path, remote: &str, mode: u32) -> Result<String> {
+        self.backend.upload_agent(local, remote, mode).await
+    }
+    async fn detect_platform(&self) -> Result<PlatformInfo> {
+        self.backend.detect_platform().await
+    }
+    async fn close(&self) -> Result<()> {
+        self.backend.close().await
+    }
+}
