@@ -29,6 +29,7 @@
 //! - [`platform`]: `uname` names to GOOS/GOARCH.
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
+//! - [`sftp`]: the SFTP file client shared by the SSH and Docker backends.
 //! - [`conformance`]: the suite every backend must pass.
 #![deny(missing_docs)]
 
@@ -40,6 +41,7 @@ pub mod file_client;
 pub mod local;
 pub mod platform;
 pub mod session;
+pub mod sftp;
 pub mod types;
 pub mod upload;
 

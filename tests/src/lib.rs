@@ -9,11 +9,14 @@
 //! # Layout
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
+//! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
+
+pub mod sftp_server;
 
 use remote_host::Backend;
 use remote_host::conformance::{CASES, Outcome, SuiteOptions, run_case};
@@ -57,7 +60,10 @@ pub struct Fixtures {
 impl Fixtures {
     /// The compose file of the test project, in this checkout.
     pub fn compose_file() -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/compose.yaml"))
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/compose.yaml"
+        ))
     }
 
     /// Reads `$REMOTE_FIXTURES`, else `/var/tmp/remote-test-fixtures/fixtures.json`; panics with
@@ -91,6 +97,12 @@ pub mod backends {
             .await
             .unwrap_or_else(|e| panic!("local backend: {e}"));
         Box::new(b)
+    }
+
+    /// This machine with its files through OpenSSH's `sftp-server`: the SFTP client against the
+    /// reference server, without SSH in between.
+    pub async fn openssh_sftp_server() -> Box<dyn Backend> {
+        Box::new(crate::sftp_server::SftpServerBackend::start().await)
     }
 }
 

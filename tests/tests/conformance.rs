@@ -3,3 +3,7 @@
 use remote_tests::backend_suite;
 
 remote_host::conformance_cases!(backend_suite!(local, remote_tests::backends::local));
+remote_host::conformance_cases!(backend_suite!(
+    sftp_server,
+    remote_tests::backends::openssh_sftp_server
+));
