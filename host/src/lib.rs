@@ -30,6 +30,7 @@
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
 //! - [`sftp`]: the SFTP file client shared by the SSH and Docker backends.
+//! - [`ssh`]: the `ssh://` backend.
 //! - [`conformance`]: the suite every backend must pass.
 #![deny(missing_docs)]
 
@@ -42,6 +43,7 @@ pub mod local;
 pub mod platform;
 pub mod session;
 pub mod sftp;
+pub mod ssh;
 pub mod types;
 pub mod upload;
 
@@ -58,7 +60,8 @@ pub use types::{
 pub async fn connect(dest: &Destination) -> Result<Box<dyn Backend>> {
     let backend: Box<dyn Backend> = match dest.dest_type {
         DestType::Local => Box::new(local::LocalBackend::new()),
-        DestType::Ssh | DestType::Docker | DestType::Compose => {
+        DestType::Ssh => Box::new(ssh::SshBackend::new(dest, ssh::SshOptions::default())?),
+        DestType::Docker | DestType::Compose => {
             return Err(Error::unsupported(
                 "connect",
                 &dest.raw,
