@@ -10,6 +10,7 @@
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
+//! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
 #![deny(missing_docs)]
@@ -17,6 +18,7 @@
 use std::path::PathBuf;
 
 pub mod sftp_server;
+pub mod sshd;
 
 use remote_host::Backend;
 use remote_host::conformance::{CASES, Outcome, SuiteOptions, run_case};
@@ -37,6 +39,8 @@ pub struct SshFixture {
     pub known_hosts: PathBuf,
     /// The host key's fingerprint as OpenSSH prints it (`SHA256:…`).
     pub host_key_fingerprint: String,
+    /// The sshd's configuration file (throwaway servers copy it).
+    pub sshd_config: PathBuf,
 }
 
 /// The Docker daemon and the images built for tests.
@@ -103,6 +107,14 @@ pub mod backends {
     /// reference server, without SSH in between.
     pub async fn openssh_sftp_server() -> Box<dyn Backend> {
         Box::new(crate::sftp_server::SftpServerBackend::start().await)
+    }
+
+    /// `ssh://` to the loopback sshd as its test user, with only the fixture's key and
+    /// known_hosts.
+    pub async fn ssh() -> Box<dyn Backend> {
+        let f = crate::Fixtures::load().ssh;
+        let url = crate::sshd::url(&f, f.port);
+        Box::new(crate::sshd::connect(&url, crate::sshd::fixture_options(&f)).await)
     }
 }
 

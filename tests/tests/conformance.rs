@@ -7,3 +7,4 @@ remote_host::conformance_cases!(backend_suite!(
     sftp_server,
     remote_tests::backends::openssh_sftp_server
 ));
+remote_host::conformance_cases!(backend_suite!(ssh, remote_tests::backends::ssh));
