@@ -224,9 +224,11 @@ impl Sshd {
     /// Sends `signal` (e.g. `-KILL`, `-STOP`) to every process under the listener.
     pub fn signal_connections(&self, signal: &str) {
         for pid in descendants(self.child.id()) {
+            // A process may have exited since the listing; that is fine.
             let _ = Command::new("kill")
                 .arg(signal)
                 .arg(pid.to_string())
+                .stderr(Stdio::null())
                 .status();
         }
     }
