@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
+//! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
@@ -17,6 +18,7 @@
 
 use std::path::PathBuf;
 
+pub mod fault_proxy;
 pub mod sftp_server;
 pub mod sshd;
 
