@@ -31,6 +31,7 @@
 //! - [`local`]: the `local://` backend.
 //! - [`sftp`]: the SFTP file client shared by the SSH and Docker backends.
 //! - [`docker`], [`compose`]: the `docker://` and `compose://` backends.
+//! - [`ssh`]: the `ssh://` backend.
 //! - [`conformance`]: the suite every backend must pass.
 #![deny(missing_docs)]
 
@@ -45,6 +46,7 @@ pub mod local;
 pub mod platform;
 pub mod session;
 pub mod sftp;
+pub mod ssh;
 pub mod types;
 pub mod upload;
 
@@ -67,16 +69,7 @@ pub async fn connect(dest: &Destination) -> Result<Box<dyn Backend>> {
             &dest.service,
             dest.sequence,
         )),
-        DestType::Ssh => {
-            return Err(Error::unsupported(
-                "connect",
-                &dest.raw,
-                &format!(
-                    "the {} backend is not built into this version yet",
-                    dest.dest_type
-                ),
-            ));
-        }
+        DestType::Ssh => Box::new(ssh::SshBackend::new(dest, ssh::SshOptions::default())?),
     };
     backend.start().await?;
     Ok(backend)

@@ -13,6 +13,7 @@
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
 //! - [`soak`]: a bounded load soak over several backends with leak checks.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
+//! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
 #![deny(missing_docs)]
@@ -23,6 +24,7 @@ pub mod docker;
 pub mod fault_proxy;
 pub mod sftp_server;
 pub mod soak;
+pub mod sshd;
 
 use remote_host::Backend;
 use remote_host::conformance::{CASES, Outcome, SuiteOptions, run_case};
@@ -43,6 +45,8 @@ pub struct SshFixture {
     pub known_hosts: PathBuf,
     /// The host key's fingerprint as OpenSSH prints it (`SHA256:…`).
     pub host_key_fingerprint: String,
+    /// The sshd's configuration file (throwaway servers copy it).
+    pub sshd_config: PathBuf,
 }
 
 /// The Docker daemon and the images built for tests.
@@ -143,6 +147,14 @@ pub mod backends {
     /// reference server, without SSH in between.
     pub async fn openssh_sftp_server() -> Box<dyn Backend> {
         Box::new(crate::sftp_server::SftpServerBackend::start().await)
+    }
+
+    /// `ssh://` to the loopback sshd as its test user, with only the fixture's key and
+    /// known_hosts.
+    pub async fn ssh() -> Box<dyn Backend> {
+        let f = crate::Fixtures::load().ssh;
+        let url = crate::sshd::url(&f, f.port);
+        Box::new(crate::sshd::connect(&url, crate::sshd::fixture_options(&f)).await)
     }
 }
 

@@ -17,3 +17,4 @@ remote_host::conformance_cases!(backend_suite!(
     allow = remote_tests::docker::SCRATCH_LACKS
 ));
 remote_host::conformance_cases!(backend_suite!(compose, remote_tests::backends::compose));
+remote_host::conformance_cases!(backend_suite!(ssh, remote_tests::backends::ssh));

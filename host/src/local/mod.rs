@@ -56,7 +56,7 @@ impl LocalBackend {
 }
 
 /// The current user's passwd entry as (name, home), if it has one.
-fn passwd_entry() -> Option<(String, String)> {
+pub(crate) fn passwd_entry() -> Option<(String, String)> {
     let uid = rustix::process::getuid().as_raw().to_string();
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd
@@ -67,7 +67,7 @@ fn passwd_entry() -> Option<(String, String)> {
 }
 
 /// The home directory used for `~`: `$HOME`, else the passwd entry of the current user.
-fn home_dir() -> Result<String> {
+pub(crate) fn home_dir() -> Result<String> {
     if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
         return home.into_string().map_err(|h| {
             Error::new(

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use remote_host::DestType;
+use remote_host::ssh::{ConfigFile, Prompt, SshOptions, StrictHostKeyChecking};
 
 /// Run commands and move files on a target machine over SSH, Docker, Compose or locally.
 ///
@@ -19,6 +22,8 @@ pub struct Cli {
     /// Log what the tool does on stderr (or set REMOTE_LOG, e.g. REMOTE_LOG=debug).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,6 +45,69 @@ impl From<DefaultType> for DestType {
             DefaultType::Ssh => DestType::Ssh,
             DefaultType::Docker => DestType::Docker,
             DefaultType::Compose => DestType::Compose,
+        }
+    }
+}
+
+/// Options of `ssh://` destinations; they override `ssh_config`, and other backends ignore them.
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// Read this ssh_config instead of ~/.ssh/config; `none` reads none.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// What to do with a host key that known_hosts does not vouch for [default: yes, or the
+    /// config's StrictHostKeyChecking].
+    #[arg(long, global = true, value_enum, value_name = "POLICY")]
+    pub strict_host_key_checking: Option<HostKeyChecking>,
+    /// A known_hosts file to check instead of the config's (repeatable); accept-new records new
+    /// keys in the first.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub known_hosts: Vec<PathBuf>,
+    /// An identity (private key) file to try before the config's (repeatable).
+    #[arg(short = 'i', long = "identity", global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Also try password authentication, asking on the terminal.
+    #[arg(long, global = true)]
+    pub password: bool,
+}
+
+/// `--strict-host-key-checking` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HostKeyChecking {
+    /// Refuse unknown and changed host keys.
+    Yes,
+    /// Record unknown host keys in known_hosts; refuse changed ones.
+    AcceptNew,
+    /// Accept any host key that is not revoked.
+    No,
+}
+
+impl SshArgs {
+    /// The backend options these flags ask for. Passphrases and passwords are asked for on the
+    /// terminal, and only when there is one.
+    pub fn options(&self) -> SshOptions {
+        let config = match &self.ssh_config {
+            None => ConfigFile::Default,
+            Some(p) if p.as_os_str() == "none" => ConfigFile::None,
+            Some(p) => ConfigFile::Path(p.clone()),
+        };
+        let terminal = std::fs::File::open("/dev/tty").is_ok();
+        let prompt: Option<Prompt> = terminal.then(|| {
+            let ask: Prompt = Arc::new(|text: &str| rpassword::prompt_password(text).ok());
+            ask
+        });
+        SshOptions {
+            config,
+            strict_host_key_checking: self.strict_host_key_checking.map(|p| match p {
+                HostKeyChecking::Yes => StrictHostKeyChecking::Yes,
+                HostKeyChecking::AcceptNew => StrictHostKeyChecking::AcceptNew,
+                HostKeyChecking::No => StrictHostKeyChecking::No,
+            }),
+            known_hosts: self.known_hosts.clone(),
+            identities: self.identity.clone(),
+            password: self.password,
+            prompt,
+            ..SshOptions::default()
         }
     }
 }

@@ -18,9 +18,10 @@ mod report;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use remote_host::{Backend, connect, parse_destination};
+use remote_host::ssh::SshBackend;
+use remote_host::{Backend, DestType, connect, parse_destination};
 
-use cli::{Cli, Command, DestCommand};
+use cli::{Cli, Command, DestCommand, SshArgs};
 
 /// The exit status of the tool's own failures.
 const TOOL_FAILURE: u8 = 255;
@@ -52,10 +53,22 @@ fn fail(e: &anyhow::Error) -> u8 {
     TOOL_FAILURE
 }
 
-/// Parses a destination and connects to it.
-async fn open(dest: &str, cli_default: remote_host::DestType) -> anyhow::Result<Box<dyn Backend>> {
+/// Parses a destination and connects to it; `ssh://` with the options of the SSH flags.
+async fn open(
+    dest: &str,
+    cli_default: remote_host::DestType,
+    ssh: &SshArgs,
+) -> anyhow::Result<Box<dyn Backend>> {
     let dest = parse_destination(dest, cli_default)?;
-    connect(&dest)
+    let connected = async {
+        if dest.dest_type != DestType::Ssh {
+            return connect(&dest).await;
+        }
+        let backend = SshBackend::new(&dest, ssh.options())?;
+        backend.start().await?;
+        Ok(Box::new(backend) as Box<dyn Backend>)
+    };
+    connected
         .await
         .with_context(|| format!("cannot connect to {}", dest.raw))
 }
@@ -71,12 +84,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Exec(args) => {
-            let backend = open(&args.dest, default).await?;
+            let backend = open(&args.dest, default, &cli.ssh).await?;
             let code = exec::run(backend.as_ref(), &args).await;
             close(backend.as_ref(), code).await
         }
         Command::Platform { dest } => {
-            let backend = open(&dest, default).await?;
+            let backend = open(&dest, default, &cli.ssh).await?;
             let result = async {
                 let p = backend.detect_platform().await?;
                 println!("{}", serde_json::to_string(&p)?);
@@ -86,7 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             close(backend.as_ref(), result).await
         }
         Command::Fs { dest, op } => {
-            let backend = open(&dest, default).await?;
+            let backend = open(&dest, default, &cli.ssh).await?;
             let result = fs::run(backend.as_ref(), op).await;
             close(backend.as_ref(), result).await
         }
@@ -96,7 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             remote,
             mode,
         } => {
-            let backend = open(&dest, default).await?;
+            let backend = open(&dest, default, &cli.ssh).await?;
             let result = async {
                 let mode = cli::parse_mode(&mode)?;
                 let path = backend.upload_agent(&local, &remote, mode).await?;
@@ -107,12 +120,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             close(backend.as_ref(), result).await
         }
         Command::Conformance(args) => {
-            let backend = open(&args.dest, default).await?;
+            let backend = open(&args.dest, default, &cli.ssh).await?;
             let result = report::conformance(backend.as_ref(), &args).await;
             close(backend.as_ref(), result).await
         }
         Command::Demo { dest } => {
-            let backend = open(&dest, default).await?;
+            let backend = open(&dest, default, &cli.ssh).await?;
             let result = report::demo(backend.as_ref()).await;
             close(backend.as_ref(), result).await
         }
