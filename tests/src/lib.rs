@@ -11,6 +11,7 @@
 //! - [`backends`]: one constructor per backend under test.
 //! - [`docker`]: containers, the scratch image and Compose projects, removed when dropped.
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
+//! - [`soak`]: a bounded load soak over several backends with leak checks.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 pub mod docker;
 pub mod fault_proxy;
 pub mod sftp_server;
+pub mod soak;
 
 use remote_host::Backend;
 use remote_host::conformance::{CASES, Outcome, SuiteOptions, run_case};
