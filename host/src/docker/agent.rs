@@ -242,7 +242,11 @@ mod tests {
         }
         if agent_for("arm64").is_none() {
             let e = binary(&platform("linux", "arm64"), "c").expect_err("arm64 was not built");
-            assert!(e.message().contains("rustup target add aarch64-unknown-linux-musl"), "{e}");
+            assert!(
+                e.message()
+                    .contains("rustup target add aarch64-unknown-linux-musl"),
+                "{e}"
+            );
         }
     }
 }
