@@ -95,16 +95,16 @@ impl Drop for ContainerGuard {
 }
 
 /// The `FROM scratch` image: a `docker import` of a tar holding only the static agent, which
-/// idles as the container's process. Tagged with the agent's size and a hash of its bytes, so it
-/// is built once per agent build and tests never run a stale one.
+/// idles as the container's process. Tagged with a hash of the agent's bytes, so it is built once
+/// per agent build and tests never run a stale one. Built here rather than in `setup.sh` because
+/// the agent is a product of `cargo build`, which runs after setup.
 pub fn scratch_image() -> String {
     let agent = remote_host::docker::agent_for("amd64")
         .unwrap_or_else(|| panic!("this build has no amd64 agent; run `rustup target add x86_64-unknown-linux-musl` and rebuild"));
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in agent {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let image = format!("remote-test/scratch:{h:016x}");
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(agent);
+    let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let image = format!("remote-test/scratch:{tag}");
     let present = Command::new("timeout")
         .args([COMMAND_LIMIT, "docker", "image", "inspect", &image])
         .output()

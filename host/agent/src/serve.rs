@@ -142,8 +142,62 @@ fn now<P: Into<Packet>>(id: u32, f: impl Future<Output = Result<P, StatusReply>>
     }
 }
 
+/// How many strings after the request id are paths, per request type; for extended requests,
+/// the extension's name comes first and the count depends on it.
+fn path_strings(body: &[u8]) -> usize {
+    match body.first() {
+        Some(3 | 7 | 9 | 11 | 13 | 14 | 15 | 16 | 17 | 19) => 1,
+        Some(18 | 20) => 2,
+        Some(200) => match strings(body).next() {
+            Some(Ok(b"posix-rename@openssh.com" | b"hardlink@openssh.com")) => 3,
+            Some(Ok(b"statvfs@openssh.com" | b"lsetstat@openssh.com")) => 2,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// The length-prefixed strings after the type byte and the request id; an item is `Err` where
+/// the packet ends early (the decoder reports that one).
+fn strings(body: &[u8]) -> impl Iterator<Item = Result<&[u8], ()>> {
+    let mut rest = body.get(5..).unwrap_or_default();
+    std::iter::from_fn(move || {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_be_bytes(*len) as usize;
+        match tail.get(..len) {
+            Some(s) => {
+                rest = &tail[len..];
+                Some(Ok(s))
+            }
+            None => {
+                rest = &[];
+                Some(Err(()))
+            }
+        }
+    })
+}
+
+/// A path that is not UTF-8 would reach the handler with its bad bytes replaced (russh-sftp
+/// decodes strings lossily), naming another file; such a request is refused instead.
+fn non_utf8_path(body: &[u8]) -> Option<String> {
+    strings(body)
+        .take(path_strings(body))
+        .filter_map(Result::ok)
+        .find(|s| std::str::from_utf8(s).is_err())
+        .map(|s| s.escape_ascii().to_string())
+}
+
 fn handle(agent: &mut Agent, body: Vec<u8>) -> Packet {
     let id = request_id(&body);
+    if let Some(bytes) = non_utf8_path(&body) {
+        return error_status(
+            id,
+            StatusCode::Failure,
+            format!(
+                "EILSEQ: the path {bytes:?} is not UTF-8, which this server cannot pass on unchanged"
+            ),
+        );
+    }
     let mut bytes = Bytes::from(body);
     let packet = match Packet::try_from(&mut bytes) {
         Ok(p) => p,

@@ -65,11 +65,6 @@ impl ComposeBackend {
         }
     }
 
-    /// The project context of `dir` with `COMPOSE_PROJECT_NAME` from this process.
-    pub fn context_of(dir: &Path) -> resolve::ProjectContext {
-        project::context(dir, std::env::var("COMPOSE_PROJECT_NAME").ok())
-    }
-
     fn raw(&self) -> String {
         match self.sequence {
             0 => format!("compose://{}/{}", self.project, self.service),

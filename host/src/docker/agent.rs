@@ -215,3 +215,38 @@ pub async fn start(c: &Container, path: &str) -> Result<AgentFiles> {
         alive,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform(os: &str, arch: &str) -> PlatformInfo {
+        PlatformInfo {
+            os: os.into(),
+            arch: arch.into(),
+            variant: String::new(),
+        }
+    }
+
+    #[test]
+    fn amd64_is_embedded_and_other_platforms_say_what_is_missing() {
+        let amd64 = binary(&platform("linux", "amd64"), "c").expect("the amd64 agent is built");
+        assert!(amd64.starts_with(b"\x7fELF"), "an ELF binary");
+        for (os, arch, names) in [
+            ("linux", "riscv64", "linux/riscv64"),
+            ("windows", "amd64", "windows/amd64"),
+        ] {
+            let e = binary(&platform(os, arch), "c").expect_err("no agent there");
+            assert_eq!(e.code(), ErrorCode::Unsupported, "{e}");
+            assert!(e.message().contains(names), "{e}");
+        }
+        if agent_for("arm64").is_none() {
+            let e = binary(&platform("linux", "arm64"), "c").expect_err("arm64 was not built");
+            assert!(
+                e.message()
+                    .contains("rustup target add aarch64-unknown-linux-musl"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -364,9 +364,11 @@ impl Session for DockerSession {
         .await?;
         let mut exec_in = attached.input;
         let input = tokio::spawn(async move {
-            if let Some(mut from) = stdin {
-                // A command that exits without reading its input closes the pipe: not an error.
-                let _ = tokio::io::copy(&mut from, &mut exec_in).await;
+            if let Some(from) = stdin {
+                // Large reads make few writes to the daemon's socket. A command that exits
+                // without reading its input closes the pipe: not an error.
+                let mut from = tokio::io::BufReader::with_capacity(PIPE, from);
+                let _ = tokio::io::copy_buf(&mut from, &mut exec_in).await;
             }
             let _ = exec_in.shutdown().await;
         });

@@ -187,3 +187,28 @@ fn bad_handles_and_unknown_extensions_are_refused() {
     let (id, code, _) = status(&replies[3]);
     assert_eq!((id, code), (18, StatusCode::BadMessage));
 }
+
+#[test]
+fn a_path_that_is_not_utf8_is_refused_rather_than_mangled() {
+    let mut input = init();
+    let mut body = 21u32.to_be_bytes().to_vec();
+    body.extend(string(b"/tmp/bad-\xff-name"));
+    input.extend(packet(17, &body)); // stat
+    let mut body = 22u32.to_be_bytes().to_vec();
+    body.extend(string(b"posix-rename@openssh.com"));
+    body.extend(string(b"/tmp/ok"));
+    body.extend(string(b"/tmp/\xc3("));
+    input.extend(packet(200, &body));
+    let mut body = 23u32.to_be_bytes().to_vec();
+    body.extend(string("/tmp/caf\u{e9}-nonexistent-x7q".as_bytes()));
+    input.extend(packet(17, &body)); // valid UTF-8 goes through
+    let (r, replies) = run(&input);
+    assert!(r.is_ok());
+    for (reply, id) in replies[1..3].iter().zip([21, 22]) {
+        let (got, code, msg) = status(reply);
+        assert_eq!((got, code), (id, StatusCode::Failure), "{msg}");
+        assert!(msg.starts_with("EILSEQ: "), "{msg}");
+    }
+    let (id, code, _) = status(&replies[3]);
+    assert_eq!((id, code), (23, StatusCode::NoSuchFile));
+}
