@@ -30,6 +30,7 @@
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
 //! - [`conformance`]: the suite every backend must pass.
+//! - [`guest`]: sandboxed WebAssembly layers over any backend (wasmtime).
 #![deny(missing_docs)]
 
 pub mod backend;
@@ -37,6 +38,7 @@ pub mod conformance;
 pub mod destination;
 pub mod error;
 pub mod file_client;
+pub mod guest;
 pub mod local;
 pub mod platform;
 pub mod session;

@@ -75,7 +75,10 @@ pub trait Layer: Sized + 'static {
         access: Access,
     ) -> Result<String, Error>;
 
-    /// A path coming up (from `getwd` and `upload-agent`).
+    /// The working directory to report, given the one below.
+    fn getwd(&self, below: String) -> String;
+
+    /// A path coming up (from `upload-agent`).
     fn path_out(&self, path: String) -> String;
 
     /// The target of a new symlink going down (`symlink`), or a refusal.

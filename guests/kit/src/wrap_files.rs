@@ -157,7 +157,7 @@ impl<L: Layer> GuestClient for WrapClient<L> {
 
     fn getwd(&self) -> Result<String, Error> {
         let l = layer::<L>("getwd")?;
-        Ok(l.path_out(self.lower.getwd()?))
+        Ok(l.getwd(self.lower.getwd()?))
     }
 }
 

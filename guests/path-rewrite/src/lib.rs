@@ -112,6 +112,10 @@ impl Layer for PathRewrite {
         self.down(Some(files), op, path, access.follow)
     }
 
+    fn getwd(&self, _below: String) -> String {
+        self.0.workdir.clone()
+    }
+
     fn path_out(&self, path: String) -> String {
         self.0.to_virtual(&path).unwrap_or(path)
     }

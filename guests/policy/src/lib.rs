@@ -153,6 +153,10 @@ impl Layer for PolicyLayer {
         Ok(path.to_string())
     }
 
+    fn getwd(&self, below: String) -> String {
+        below
+    }
+
     fn path_out(&self, path: String) -> String {
         path
     }

@@ -66,6 +66,10 @@ impl Layer for Misbehave {
         Ok(path.to_string())
     }
 
+    fn getwd(&self, below: String) -> String {
+        below
+    }
+
     fn path_out(&self, path: String) -> String {
         path
     }
