@@ -9,7 +9,8 @@ use std::process::Command;
 const GUESTS: [&str; 4] = ["policy", "path-rewrite", "compose-resolver", "sandbox-test"];
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let guests = manifest.parent().expect("guests/").to_path_buf();
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     // <target>/<profile>/build/<pkg>-<hash>/out: share one guest build across profiles and
@@ -17,8 +18,14 @@ fn main() {
     let target = out.ancestors().nth(4).unwrap_or(&out).join("wasm-guests");
 
     for dir in GUESTS.iter().chain(&["kit"]) {
-        println!("cargo:rerun-if-changed={}", guests.join(dir).join("src").display());
-        println!("cargo:rerun-if-changed={}", guests.join(dir).join("Cargo.toml").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            guests.join(dir).join("src").display()
+        );
+        println!(
+            "cargo:rerun-if-changed={}",
+            guests.join(dir).join("Cargo.toml").display()
+        );
     }
     for f in ["Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", guests.join(f).display());
@@ -57,7 +64,11 @@ fn main() {
         let wasm = target
             .join("wasm32-wasip2/release")
             .join(format!("remote_guest_{name}.wasm"));
-        assert!(wasm.is_file(), "the guest build did not produce {}", wasm.display());
+        assert!(
+            wasm.is_file(),
+            "the guest build did not produce {}",
+            wasm.display()
+        );
         deps_of(&wasm);
         code += &format!(
             "/// The `{dir}` guest component (`guests/{dir}`).\npub const {}: &str = {:?};\n",

@@ -50,9 +50,12 @@ async fn main() {
 
     let bare = remote_tests::backends::local().await;
     let config = format!(r#"{{"mappings":[{{"virtual":"/bench","real":"{root}"}}]}}"#);
-    let rewritten =
-        remote_tests::guests::wrap(remote_guest_artifacts::PATH_REWRITE, &config, remote_tests::backends::local().await)
-            .await;
+    let rewritten = remote_tests::guests::wrap(
+        remote_guest_artifacts::PATH_REWRITE,
+        &config,
+        remote_tests::backends::local().await,
+    )
+    .await;
     let stack = remote_tests::guests::policy(rewritten, "{}").await;
 
     println!(
@@ -75,10 +78,22 @@ async fn main() {
     }
     let bs = stats(bare.as_ref(), &format!("{root}/bare.bin"), sizes.stats).await;
     let gs = stats(stack.as_ref(), "/bench/guest.bin", sizes.stats).await;
-    row(&format!("stat x{}", sizes.stats), bs, gs, sizes.stats, "call");
+    row(
+        &format!("stat x{}", sizes.stats),
+        bs,
+        gs,
+        sizes.stats,
+        "call",
+    );
     let be = execs(bare.as_ref(), sizes.execs).await;
     let ge = execs(stack.as_ref(), sizes.execs).await;
-    row(&format!("exec `true` x{}", sizes.execs), be, ge, sizes.execs, "exec");
+    row(
+        &format!("exec `true` x{}", sizes.execs),
+        be,
+        ge,
+        sizes.execs,
+        "exec",
+    );
 
     let cache = format!("{root}/cache");
     let cold = load_child(&cache);
@@ -109,17 +124,28 @@ async fn bulk(b: &dyn Backend, path: &str, bytes: usize) -> (Duration, Duration)
     let f = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
     let chunk = vec![0x5a_u8; MIB];
     let started = Instant::now();
-    let mut w = f.create(path).await.unwrap_or_else(|e| panic!("create {path}: {e}"));
+    let mut w = f
+        .create(path)
+        .await
+        .unwrap_or_else(|e| panic!("create {path}: {e}"));
     for _ in 0..bytes / MIB {
-        w.write(&chunk).await.unwrap_or_else(|e| panic!("write: {e}"));
+        w.write(&chunk)
+            .await
+            .unwrap_or_else(|e| panic!("write: {e}"));
     }
     w.close().await.unwrap_or_else(|e| panic!("close: {e}"));
     let wrote = started.elapsed();
     let started = Instant::now();
-    let mut r = f.open(path).await.unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let mut r = f
+        .open(path)
+        .await
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
     let mut total = 0;
     for _ in 0..=bytes / MIB {
-        let got = r.read(MIB as u64).await.unwrap_or_else(|e| panic!("read: {e}"));
+        let got = r
+            .read(MIB as u64)
+            .await
+            .unwrap_or_else(|e| panic!("read: {e}"));
         if got.is_empty() {
             break;
         }
@@ -131,10 +157,13 @@ async fn bulk(b: &dyn Backend, path: &str, bytes: usize) -> (Duration, Duration)
 }
 
 async fn stats(b: &dyn Backend, path: &str, n: usize) -> Duration {
-    let f: std::sync::Arc<dyn FileClient> = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
+    let f: std::sync::Arc<dyn FileClient> =
+        b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
     let started = Instant::now();
     for _ in 0..n {
-        f.stat(path).await.unwrap_or_else(|e| panic!("stat {path}: {e}"));
+        f.stat(path)
+            .await
+            .unwrap_or_else(|e| panic!("stat {path}: {e}"));
     }
     started.elapsed()
 }
@@ -142,8 +171,13 @@ async fn stats(b: &dyn Backend, path: &str, n: usize) -> Duration {
 async fn execs(b: &dyn Backend, n: usize) -> Duration {
     let started = Instant::now();
     for _ in 0..n {
-        let mut s = b.new_session().await.unwrap_or_else(|e| panic!("session: {e}"));
-        s.start("true").await.unwrap_or_else(|e| panic!("start: {e}"));
+        let mut s = b
+            .new_session()
+            .await
+            .unwrap_or_else(|e| panic!("session: {e}"));
+        s.start("true")
+            .await
+            .unwrap_or_else(|e| panic!("start: {e}"));
         let status = s.wait().await.unwrap_or_else(|e| panic!("wait: {e}"));
         assert!(status.success(), "true: {status:?}");
         s.close().await.unwrap_or_else(|e| panic!("close: {e}"));
@@ -158,7 +192,11 @@ fn load_child(dir: &str) -> Duration {
         .args(["--load-once", dir])
         .output()
         .unwrap_or_else(|e| panic!("running the load child: {e}"));
-    assert!(out.status.success(), "load child: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "load child: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let micros: u64 = text
         .trim()
@@ -179,6 +217,10 @@ async fn load_once(dir: &Path) {
     .await
     .unwrap_or_else(|e| panic!("load: {e}"));
     let took = started.elapsed();
-    assert_ne!(layer.report().source, Source::Memory, "a fresh process has no memory cache");
+    assert_ne!(
+        layer.report().source,
+        Source::Memory,
+        "a fresh process has no memory cache"
+    );
     println!("{}", took.as_micros());
 }

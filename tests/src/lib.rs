@@ -58,7 +58,10 @@ pub struct Fixtures {
 impl Fixtures {
     /// The compose file of the test project, in this checkout.
     pub fn compose_file() -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/compose.yaml"))
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/compose.yaml"
+        ))
     }
 
     /// Reads `$REMOTE_FIXTURES`, else `/var/tmp/remote-test-fixtures/fixtures.json`; panics with

@@ -26,7 +26,10 @@ fn scratch(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let dir = format!("/tmp/remote-guest-test-{name}-{}-{nanos}", std::process::id());
+    let dir = format!(
+        "/tmp/remote-guest-test-{name}-{}-{nanos}",
+        std::process::id()
+    );
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{dir}: {e}"));
     dir
 }
@@ -107,8 +110,13 @@ mod policy {
         )
         .await;
         let b = b.as_ref();
-        let (status, out) = run(b, "echo 'a; rm -rf /' && true", &[]).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((status, out.as_str()), (ExitStatus::Exited(0), "a; rm -rf /\n"));
+        let (status, out) = run(b, "echo 'a; rm -rf /' && true", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (status, out.as_str()),
+            (ExitStatus::Exited(0), "a; rm -rf /\n")
+        );
         let marker = format!("{dir}/marker");
         for cmd in [
             format!("touch {marker}"),
@@ -127,10 +135,7 @@ mod policy {
         ] {
             denied(run(b, &cmd, &[]).await, "commands.allow", &cmd);
         }
-        assert!(
-            !Path::new(&marker).exists(),
-            "a refused command ran anyway"
-        );
+        assert!(!Path::new(&marker).exists(), "a refused command ran anyway");
         b.close().await.unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -143,10 +148,25 @@ mod policy {
         )
         .await;
         let b = b.as_ref();
-        assert_eq!(run(b, "true", &[]).await.map(|r| r.0).ok(), Some(ExitStatus::Exited(0)));
-        denied(run(b, "echo x; /bin/rm -rf /nonexistent", &[]).await, "commands.deny", "rm by path");
-        denied(run(b, "echo `shutdown now`", &[]).await, "commands.deny", "substitution");
-        denied(run(b, "git push --force", &[]).await, "commands.deny_lines", "line pattern");
+        assert_eq!(
+            run(b, "true", &[]).await.map(|r| r.0).ok(),
+            Some(ExitStatus::Exited(0))
+        );
+        denied(
+            run(b, "echo x; /bin/rm -rf /nonexistent", &[]).await,
+            "commands.deny",
+            "rm by path",
+        );
+        denied(
+            run(b, "echo `shutdown now`", &[]).await,
+            "commands.deny",
+            "substitution",
+        );
+        denied(
+            run(b, "git push --force", &[]).await,
+            "commands.deny_lines",
+            "line pattern",
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +186,11 @@ mod policy {
         let (_, out) = run(
             b,
             "printf '%s|%s|%s' \"$SECRET_TOKEN\" \"$LC_ALL\" \"$EDITOR\"",
-            &[("SECRET_TOKEN", "s3cret"), ("LC_ALL", "C.UTF-8"), ("EDITOR", "vi")],
+            &[
+                ("SECRET_TOKEN", "s3cret"),
+                ("LC_ALL", "C.UTF-8"),
+                ("EDITOR", "vi"),
+            ],
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -190,7 +214,13 @@ mod policy {
         let f = b.files().await.unwrap_or_else(|e| panic!("{e}"));
         let f = f.as_ref();
 
-        assert_eq!(f.stat(&format!("{t}/ro/existing")).await.map(|s| s.size).ok(), Some(2));
+        assert_eq!(
+            f.stat(&format!("{t}/ro/existing"))
+                .await
+                .map(|s| s.size)
+                .ok(),
+            Some(2)
+        );
         for p in [
             format!("{t}/ro/new"),
             format!("{t}/rw/../ro/new"),
@@ -199,8 +229,16 @@ mod policy {
         ] {
             denied(f.create(&p).await.map(|_| ()), "paths.read_only", &p);
         }
-        denied(f.remove(&format!("{t}/rw/to-ro/existing")).await, "paths.read_only", "remove through link");
-        denied(f.chmod(&format!("{t}/ro"), 0o777).await, "paths.read_only", "chmod the root");
+        denied(
+            f.remove(&format!("{t}/rw/to-ro/existing")).await,
+            "paths.read_only",
+            "remove through link",
+        );
+        denied(
+            f.chmod(&format!("{t}/ro"), 0o777).await,
+            "paths.read_only",
+            "chmod the root",
+        );
         for p in [
             format!("{t}/hidden/secret"),
             format!("{t}/rw/../hidden/secret"),
@@ -209,7 +247,13 @@ mod policy {
         ] {
             denied(f.stat(&p).await, "paths.hidden", &p);
         }
-        denied(f.open(&format!("{t}/rw/to-hidden/secret")).await.map(|_| ()), "paths.hidden", "open");
+        denied(
+            f.open(&format!("{t}/rw/to-hidden/secret"))
+                .await
+                .map(|_| ()),
+            "paths.hidden",
+            "open",
+        );
         let names: Vec<String> = f
             .read_dir(&t)
             .await
@@ -219,8 +263,12 @@ mod policy {
             .collect();
         assert_eq!(names, ["ro", "rw"], "read-dir hides the hidden directory");
         // The link itself lives in a writable directory: removing it changes nothing read-only.
-        f.remove(&format!("{t}/rw/to-ro")).await.unwrap_or_else(|e| panic!("{e}"));
-        f.create(&format!("{t}/rw/ok")).await.unwrap_or_else(|e| panic!("{e}"));
+        f.remove(&format!("{t}/rw/to-ro"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        f.create(&format!("{t}/rw/ok"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::remove_dir_all(&t).unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -236,14 +284,19 @@ mod policy {
         )
         .await;
         denied(
-            b.upload_agent(Path::new(&local_file), &format!("{t}/installed"), 0o755).await,
+            b.upload_agent(Path::new(&local_file), &format!("{t}/installed"), 0o755)
+                .await,
             "upload_agent",
             "upload",
         );
-        run(b.as_ref(), "true", &[]).await.unwrap_or_else(|e| panic!("{e}"));
+        run(b.as_ref(), "true", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let lines = lines.lock().unwrap_or_else(|p| p.into_inner()).clone();
         assert!(
-            lines.iter().any(|l| l.starts_with("Warn deny upload-agent")),
+            lines
+                .iter()
+                .any(|l| l.starts_with("Warn deny upload-agent")),
             "audit of the refusal: {lines:?}"
         );
         assert!(
@@ -257,7 +310,10 @@ mod policy {
     async fn bad_configuration_fails_the_load_with_the_guests_words() {
         for (config, want) in [
             (r#"{"comands":{}}"#, "unknown field `comands`"),
-            (r#"{"paths":{"hidden":["relative"]}}"#, "must be an absolute path"),
+            (
+                r#"{"paths":{"hidden":["relative"]}}"#,
+                "must be an absolute path",
+            ),
             ("not json", "invalid configuration"),
         ] {
             let e = Layer::load(Path::new(POLICY), config, Limits::default())
@@ -280,22 +336,41 @@ mod path_rewrite {
         std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(format!("{root}/file"), b"inside").unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(format!("{t}/outside"), b"outside").unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink("/etc", format!("{root}/etc-link")).unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink("../outside", format!("{root}/up-link")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/etc", format!("{root}/etc-link"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("../outside", format!("{root}/up-link"))
+            .unwrap_or_else(|e| panic!("{e}"));
         let config = format!(r#"{{"mappings":[{{"virtual":"/workspace","real":"{root}"}}]}}"#);
-        let (b, _) = wrapped(remote_guest_artifacts::PATH_REWRITE, &config, Limits::default()).await;
+        let (b, _) = wrapped(
+            remote_guest_artifacts::PATH_REWRITE,
+            &config,
+            Limits::default(),
+        )
+        .await;
         let f = b.files().await.unwrap_or_else(|e| panic!("{e}"));
         let f = f.as_ref();
         assert_eq!(f.getwd().await.ok().as_deref(), Some("/workspace"));
-        assert_eq!(f.stat("/workspace/file").await.map(|s| s.size).ok(), Some(6));
-        assert_eq!(f.stat("file").await.map(|s| s.size).ok(), Some(6), "relative to the workdir");
-        f.symlink("/workspace/file", "/workspace/abs").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            f.stat("/workspace/file").await.map(|s| s.size).ok(),
+            Some(6)
+        );
+        assert_eq!(
+            f.stat("file").await.map(|s| s.size).ok(),
+            Some(6),
+            "relative to the workdir"
+        );
+        f.symlink("/workspace/file", "/workspace/abs")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             std::fs::read_link(format!("{root}/abs")).ok(),
             Some(format!("{root}/file").into()),
             "stored as the real path"
         );
-        assert_eq!(f.readlink("/workspace/abs").await.ok().as_deref(), Some("/workspace/file"));
+        assert_eq!(
+            f.readlink("/workspace/abs").await.ok().as_deref(),
+            Some("/workspace/file")
+        );
         for (p, why) in [
             ("/workspace/../outside", "outside every mapped root"),
             ("/etc/passwd", "outside every mapped root"),
@@ -303,14 +378,28 @@ mod path_rewrite {
             ("/workspace/etc-link/passwd", "leads outside"),
             ("/workspace/up-link", "leads outside"),
         ] {
-            let e = f.stat(p).await.err().unwrap_or_else(|| panic!("{p} was allowed"));
+            let e = f
+                .stat(p)
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{p} was allowed"));
             assert_eq!(e.code(), ErrorCode::AccessDenied, "{p}: {e}");
             assert!(e.message().contains(why), "{p}: {e}");
         }
         let e = f.symlink("/etc/passwd", "/workspace/l").await.err();
-        assert_eq!(e.map(|e| e.code()), Some(ErrorCode::AccessDenied), "absolute target outside");
-        let (_, out) = run(b.as_ref(), "cat /workspace/file; echo; pwd", &[]).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out, format!("inside\n{root}\n"), "paths in commands are mapped, and commands start in the workdir");
+        assert_eq!(
+            e.map(|e| e.code()),
+            Some(ErrorCode::AccessDenied),
+            "absolute target outside"
+        );
+        let (_, out) = run(b.as_ref(), "cat /workspace/file; echo; pwd", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            out,
+            format!("inside\n{root}\n"),
+            "paths in commands are mapped, and commands start in the workdir"
+        );
         std::fs::remove_dir_all(&t).unwrap_or_else(|e| panic!("{e}"));
     }
 }
@@ -327,19 +416,29 @@ mod sandbox_test {
         let (b, _) = wrapped(SANDBOX, "{}", limits).await;
         let f = b.files().await.unwrap_or_else(|e| panic!("{e}"));
         let session = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        let bad = tokio::time::timeout(Duration::from_secs(60), f.stat(&format!("{dir}/{trigger}")))
-            .await
-            .unwrap_or_else(|_| panic!("{trigger}: no error within 60 s: the limit does not hold"));
+        let bad =
+            tokio::time::timeout(Duration::from_secs(60), f.stat(&format!("{dir}/{trigger}")))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("{trigger}: no error within 60 s: the limit does not hold")
+                });
         let e = bad.err().unwrap_or_else(|| panic!("{trigger} succeeded"));
         assert_eq!(e.code(), code, "{trigger}: {e}");
         assert!(e.message().contains(why), "{trigger}: {e}");
         // The host is up and the guest was restarted: the same client works again…
         assert!(f.stat(&dir).await.is_ok(), "the next call after {trigger}");
-        assert!(run(b.as_ref(), "true", &[]).await.is_ok(), "a new session after {trigger}");
+        assert!(
+            run(b.as_ref(), "true", &[]).await.is_ok(),
+            "a new session after {trigger}"
+        );
         // …while what the stopped instance held is gone.
         let mut session = session;
         let stale = session.start("true").await.err().map(|e| e.code());
-        assert_eq!(stale, Some(ErrorCode::ConnectionLost), "a session of the stopped instance");
+        assert_eq!(
+            stale,
+            Some(ErrorCode::ConnectionLost),
+            "a session of the stopped instance"
+        );
         std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -350,7 +449,13 @@ mod sandbox_test {
             fuel: None,
             ..Limits::default()
         };
-        misbehave_then_recover(limits, ".sandbox-loop", ErrorCode::Timeout, "CPU limit (300 ms").await;
+        misbehave_then_recover(
+            limits,
+            ".sandbox-loop",
+            ErrorCode::Timeout,
+            "CPU limit (300 ms",
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,7 +465,13 @@ mod sandbox_test {
             fuel: Some(20_000_000),
             ..Limits::default()
         };
-        misbehave_then_recover(limits, ".sandbox-loop", ErrorCode::Timeout, "CPU limit (20000000 fuel").await;
+        misbehave_then_recover(
+            limits,
+            ".sandbox-loop",
+            ErrorCode::Timeout,
+            "CPU limit (20000000 fuel",
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +485,13 @@ mod sandbox_test {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_trap_is_an_error_for_that_call() {
-        misbehave_then_recover(Limits::default(), ".sandbox-trap", ErrorCode::Io, "failed and was stopped").await;
+        misbehave_then_recover(
+            Limits::default(),
+            ".sandbox-trap",
+            ErrorCode::Io,
+            "failed and was stopped",
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,7 +502,11 @@ mod sandbox_test {
         };
         let (b, _) = wrapped(SANDBOX, "{}", limits).await;
         let r = run(b.as_ref(), "sleep 0.5", &[]).await.map(|r| r.0);
-        assert_eq!(r.ok(), Some(ExitStatus::Exited(0)), "time spent waiting on the host does not count");
+        assert_eq!(
+            r.ok(),
+            Some(ExitStatus::Exited(0)),
+            "time spent waiting on the host does not count"
+        );
     }
 }
 
@@ -421,15 +542,39 @@ mod compose_resolver {
             directory_name: "Shop".into(),
             ..ProjectContext::default()
         };
-        let got = r.resolve(".", "db", 0, &ctx, &containers).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((got.project.as_str(), got.container_id.as_str(), got.container_number), ("shop", "d1", 1));
-        let many = r.resolve("shop", "web", 0, &ctx, &containers).await.err().unwrap_or_else(|| panic!("two replicas resolved"));
+        let got = r
+            .resolve(".", "db", 0, &ctx, &containers)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                got.project.as_str(),
+                got.container_id.as_str(),
+                got.container_number
+            ),
+            ("shop", "d1", 1)
+        );
+        let many = r
+            .resolve("shop", "web", 0, &ctx, &containers)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("two replicas resolved"));
         assert_eq!(many.code(), ErrorCode::InvalidArgument);
         assert_eq!(many.op(), "resolve");
         assert_eq!(many.target(), "compose://shop/web");
-        assert!(many.message().contains("1 (shop-web-1), 2 (shop-web-2)"), "{many}");
+        assert!(
+            many.message().contains("1 (shop-web-1), 2 (shop-web-2)"),
+            "{many}"
+        );
         assert!(many.message().contains("compose://shop/web/<N>"), "{many}");
-        let none = r.resolve("shop", "db", 2, &ctx, &containers).await.err().map(|e| (e.code(), e.target().to_string()));
-        assert_eq!(none, Some((ErrorCode::NotFound, "compose://shop/db/2".into())));
+        let none = r
+            .resolve("shop", "db", 2, &ctx, &containers)
+            .await
+            .err()
+            .map(|e| (e.code(), e.target().to_string()));
+        assert_eq!(
+            none,
+            Some((ErrorCode::NotFound, "compose://shop/db/2".into()))
+        );
     }
 }

@@ -209,14 +209,62 @@ mod tests {
         let cases: Vec<(&str, &str, u32, Context, Want)> = vec![
             ("shop", "db", 0, plain.clone(), Ok(("shop", "d1", 1))),
             ("shop", "web", 2, plain.clone(), Ok(("shop", "w2", 2))),
-            ("shop", "web", 0, plain.clone(), Err((false, "2 running containers match shop/web: 1 (shop-web-1), 2 (shop-web-2); pick one with compose://shop/web/<N>"))),
-            ("shop", "web", 3, plain.clone(), Err((true, "no running container for shop/web with container number 3"))),
-            ("shop", "cache", 0, plain.clone(), Err((true, "no running container for shop/cache"))),
+            (
+                "shop",
+                "web",
+                0,
+                plain.clone(),
+                Err((
+                    false,
+                    "2 running containers match shop/web: 1 (shop-web-1), 2 (shop-web-2); pick one with compose://shop/web/<N>",
+                )),
+            ),
+            (
+                "shop",
+                "web",
+                3,
+                plain.clone(),
+                Err((
+                    true,
+                    "no running container for shop/web with container number 3",
+                )),
+            ),
+            (
+                "shop",
+                "cache",
+                0,
+                plain.clone(),
+                Err((true, "no running container for shop/cache")),
+            ),
             (".", "db", 0, ctx("Shop", None, None), Ok(("shop", "d1", 1))),
-            (".", "web", 0, ctx("x", Some("other"), Some("shop")), Ok(("other", "o1", 1))),
-            (".", "db", 0, ctx("x", Some(""), Some("shop")), Ok(("shop", "d1", 1))),
-            (".", "db", 0, ctx("__", None, None), Err((false, "the project name is empty"))),
-            ("shop", "", 0, plain.clone(), Err((false, "the service name is empty"))),
+            (
+                ".",
+                "web",
+                0,
+                ctx("x", Some("other"), Some("shop")),
+                Ok(("other", "o1", 1)),
+            ),
+            (
+                ".",
+                "db",
+                0,
+                ctx("x", Some(""), Some("shop")),
+                Ok(("shop", "d1", 1)),
+            ),
+            (
+                ".",
+                "db",
+                0,
+                ctx("__", None, None),
+                Err((false, "the project name is empty")),
+            ),
+            (
+                "shop",
+                "",
+                0,
+                plain.clone(),
+                Err((false, "the service name is empty")),
+            ),
         ];
         for (project, service, seq, context, want) in cases {
             let got = resolve(project, service, seq, &context, &all)

@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use crate::LowerClient;
 use crate::bindings::exports::remote::machine::file_client::{
     Guest, GuestClient, GuestReadHandle, GuestWriteHandle, ReadHandle, WriteHandle,
 };
@@ -14,7 +15,6 @@ use crate::bindings::remote::machine::types::{
 };
 use crate::bindings::wasi::io::streams::{InputStream, OutputStream};
 use crate::layer::{Access, Layer, Middleware, layer};
-use crate::LowerClient;
 
 impl<L: Layer> Guest for Middleware<L> {
     type Client = WrapClient<L>;
@@ -82,18 +82,21 @@ impl<L: Layer> GuestClient for WrapClient<L> {
 
     fn read_dir(&self, path: String) -> Result<Vec<DirEntry>, Error> {
         let l = layer::<L>("read-dir")?;
-        let mut entries = self
-            .lower
-            .read_dir(&l.path_in(&self.lower, "read-dir", &path, Access::READ)?)?;
+        let mut entries =
+            self.lower
+                .read_dir(&l.path_in(&self.lower, "read-dir", &path, Access::READ)?)?;
         l.entries(&self.lower, &path, &mut entries);
         Ok(entries)
     }
 
     fn readlink(&self, path: String) -> Result<String, Error> {
         let l = layer::<L>("readlink")?;
-        let target = self
-            .lower
-            .readlink(&l.path_in(&self.lower, "readlink", &path, Access::READ_LINK)?)?;
+        let target = self.lower.readlink(&l.path_in(
+            &self.lower,
+            "readlink",
+            &path,
+            Access::READ_LINK,
+        )?)?;
         Ok(l.link_target_out(target))
     }
 
@@ -152,7 +155,8 @@ impl<L: Layer> GuestClient for WrapClient<L> {
     }
 
     fn statfs(&self, path: String) -> Result<Statfs, Error> {
-        self.lower.statfs(&self.path("statfs", &path, Access::READ)?)
+        self.lower
+            .statfs(&self.path("statfs", &path, Access::READ)?)
     }
 
     fn getwd(&self) -> Result<String, Error> {

@@ -32,7 +32,7 @@ mod mapping;
 use std::sync::OnceLock;
 
 use remote_guest_kit::path::{Link, absolute, resolve};
-use remote_guest_kit::{Access, Error, ErrorCode, LazyFiles, Layer, LowerClient, error};
+use remote_guest_kit::{Access, Error, ErrorCode, Layer, LazyFiles, LowerClient, error};
 
 pub use mapping::Mappings;
 

@@ -131,14 +131,20 @@ impl Mappings {
         }
         let mut out = String::with_capacity(cmd.len() + 64);
         let real_wd = self.to_real(&self.workdir).unwrap_or_else(|| "/".into());
-        out.push_str(&format!("cd -- '{}' || exit 1\n", real_wd.replace('\'', "'\\''")));
+        out.push_str(&format!(
+            "cd -- '{}' || exit 1\n",
+            real_wd.replace('\'', "'\\''")
+        ));
         let mut rest = cmd;
         let mut prev: Option<char> = None;
         'scan: while !rest.is_empty() {
             if prev.is_none_or(starts_word) {
                 for m in &self.by_virtual {
                     if let Some(after) = rest.strip_prefix(m.virt.as_str())
-                        && after.chars().next().is_none_or(|c| c == '/' || ends_word(c))
+                        && after
+                            .chars()
+                            .next()
+                            .is_none_or(|c| c == '/' || ends_word(c))
                     {
                         out.push_str(&m.real);
                         rest = after;
@@ -203,8 +209,14 @@ mod tests {
         for (virt, real) in cases {
             assert_eq!(m.to_real(virt).as_deref(), real, "{virt}");
         }
-        assert_eq!(m.to_virtual("/home/u/proj/a").as_deref(), Some("/workspace/a"));
-        assert_eq!(m.to_virtual("/var/cache/x").as_deref(), Some("/workspace/cache"));
+        assert_eq!(
+            m.to_virtual("/home/u/proj/a").as_deref(),
+            Some("/workspace/a")
+        );
+        assert_eq!(
+            m.to_virtual("/var/cache/x").as_deref(),
+            Some("/workspace/cache")
+        );
         assert_eq!(m.to_virtual("/home/u/projx"), None);
         assert!(m.inside_real("/var/cache/x/y"));
         assert!(!m.inside_real("/var/cache"));
@@ -231,12 +243,18 @@ mod tests {
         for (json, want) in [
             ("{", "invalid configuration"),
             (r#"{"mappings":[]}"#, "at least one"),
-            (r#"{"mappings":[{"virtual":"w","real":"/r"}]}"#, "must be absolute"),
+            (
+                r#"{"mappings":[{"virtual":"w","real":"/r"}]}"#,
+                "must be absolute",
+            ),
             (
                 r#"{"mappings":[{"virtual":"/w","real":"/r"}],"workdir":"/x"}"#,
                 "not inside",
             ),
-            (r#"{"mappings":[{"virtual":"/w","real":"/r"}],"nope":1}"#, "unknown field"),
+            (
+                r#"{"mappings":[{"virtual":"/w","real":"/r"}],"nope":1}"#,
+                "unknown field",
+            ),
         ] {
             let e = Mappings::parse(json).err().unwrap_or_default();
             assert!(e.contains(want), "{json}: {e}");

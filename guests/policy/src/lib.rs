@@ -44,7 +44,9 @@ use std::sync::OnceLock;
 
 use remote_guest_kit::bindings::remote::machine::types::DirEntry;
 use remote_guest_kit::path::{Link, absolute, resolve};
-use remote_guest_kit::{Access, Error, ErrorCode, LazyFiles, Layer, Level, LowerClient, error, log};
+use remote_guest_kit::{
+    Access, Error, ErrorCode, Layer, LazyFiles, Level, LowerClient, error, log,
+};
 use rules::{Denied, EnvDecision, Policy};
 
 /// The configured layer.
@@ -87,12 +89,15 @@ impl PolicyLayer {
         path: &str,
         access: Access,
     ) -> Result<(), Error> {
-        let abs = if path.starts_with('/') {
-            absolute("/", path)
+        let raw = if path.starts_with('/') {
+            path.to_string()
         } else {
-            absolute(&Self::cwd(files)?, path)
+            format!("{}/{path}", Self::cwd(files)?)
         };
-        let resolved = resolve(&abs, access.follow, |p| {
+        let abs = absolute("/", &raw);
+        // Resolved from the path as written: `link/..` is the link target's parent for the
+        // kernel, which the lexical `abs` does not know.
+        let resolved = resolve(&raw, access.follow, |p| {
             Link::from_readlink(files.readlink(p))
         })?;
         self.0
@@ -121,7 +126,9 @@ impl Layer for PolicyLayer {
     }
 
     fn command(&self, cmd: &str) -> Result<String, Error> {
-        self.0.command(cmd).map_err(|d| self.deny("start", cmd, d))?;
+        self.0
+            .command(cmd)
+            .map_err(|d| self.deny("start", cmd, d))?;
         self.audit(Level::Info, || format!("allow start {cmd:?}"));
         Ok(cmd.to_string())
     }
@@ -177,7 +184,12 @@ impl Layer for PolicyLayer {
             return;
         };
         let abs = absolute(&cwd, dir);
-        let resolved = resolve(&abs, true, |p| Link::from_readlink(files.readlink(p)))
+        let raw = if dir.starts_with('/') {
+            dir.to_string()
+        } else {
+            format!("{cwd}/{dir}")
+        };
+        let resolved = resolve(&raw, true, |p| Link::from_readlink(files.readlink(p)))
             .unwrap_or_else(|_| abs.clone());
         entries.retain(|e| {
             self.0.visible(&format!("{abs}/{}", e.name))
@@ -196,7 +208,10 @@ impl Layer for PolicyLayer {
                     remote,
                     Denied {
                         rule: "paths",
-                        why: format!("the path cannot be checked without a file client ({})", e.message),
+                        why: format!(
+                            "the path cannot be checked without a file client ({})",
+                            e.message
+                        ),
                     },
                 )
             })?;
@@ -208,7 +223,9 @@ impl Layer for PolicyLayer {
             };
             self.check_path(files, "upload-agent", &path, Access::WRITE)?;
         }
-        self.audit(Level::Info, || format!("allow upload-agent {local:?} to {remote:?}"));
+        self.audit(Level::Info, || {
+            format!("allow upload-agent {local:?} to {remote:?}")
+        });
         Ok(remote.to_string())
     }
 }

@@ -123,15 +123,17 @@ pub struct Policy {
 impl Policy {
     /// Parses and checks the JSON configuration.
     pub fn parse(json: &str) -> Result<Policy, String> {
-        let c: Config =
-            serde_json::from_str(json).map_err(|e| format!("policy: invalid configuration: {e}"))?;
+        let c: Config = serde_json::from_str(json)
+            .map_err(|e| format!("policy: invalid configuration: {e}"))?;
         let prefixes = |what: &str, list: Vec<String>| -> Result<Vec<String>, String> {
             list.into_iter()
                 .map(|p| {
                     if p.starts_with('/') {
                         Ok(absolute("/", &p))
                     } else {
-                        Err(format!("policy: {what} entry {p:?} must be an absolute path"))
+                        Err(format!(
+                            "policy: {what} entry {p:?} must be an absolute path"
+                        ))
                     }
                 })
                 .collect()
@@ -193,18 +195,20 @@ impl Policy {
                 ));
             }
             let base = p.name.rsplit('/').next().unwrap_or(&p.name);
-            if let Some(d) = self
-                .deny
-                .iter()
-                .find(|d| if d.contains('/') { **d == p.name } else { *d == base })
-            {
+            if let Some(d) = self.deny.iter().find(|d| {
+                if d.contains('/') {
+                    **d == p.name
+                } else {
+                    *d == base
+                }
+            }) {
                 return Err(Denied::new(
                     "commands.deny",
                     format!("program {:?} matches {d:?}", p.name),
                 ));
             }
             if let Some(allow) = &self.allow
-                && !allow.iter().any(|a| *a == p.name)
+                && !allow.contains(&p.name)
             {
                 return Err(Denied::new(
                     "commands.allow",
@@ -365,7 +369,9 @@ mod tests {
             Some("paths.read_only")
         );
         assert_eq!(
-            p.path(&["/tmp/x", "/root/.ssh/id"], false).err().map(|d| d.rule),
+            p.path(&["/tmp/x", "/root/.ssh/id"], false)
+                .err()
+                .map(|d| d.rule),
             Some("paths.hidden")
         );
         assert!(p.path(&["/etcetera"], true).is_ok());

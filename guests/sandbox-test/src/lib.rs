@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use remote_guest_kit::bindings::remote::machine::types::DirEntry;
-use remote_guest_kit::{Access, Error, LazyFiles, Layer, LowerClient};
+use remote_guest_kit::{Access, Error, Layer, LazyFiles, LowerClient};
 
 /// The layer.
 #[derive(Debug)]
@@ -36,7 +36,9 @@ impl Layer for Misbehave {
     fn configure(config: &str) -> Result<Self, String> {
         match config.trim() {
             "" | "{}" => Ok(Misbehave),
-            other => Err(format!("sandbox-test: takes no configuration, got {other:?}")),
+            other => Err(format!(
+                "sandbox-test: takes no configuration, got {other:?}"
+            )),
         }
     }
 

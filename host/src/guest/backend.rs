@@ -79,7 +79,10 @@ impl HostBackend for GuestCtx {
         Ok(self.backend(&b)?.send_keep_alive().await?)
     }
 
-    async fn new_session(&mut self, b: Resource<BelowBackend>) -> HostResult<Resource<BelowSession>> {
+    async fn new_session(
+        &mut self,
+        b: Resource<BelowBackend>,
+    ) -> HostResult<Resource<BelowSession>> {
         let session = self.backend(&b)?.new_session().await?;
         Ok(self.table.push(BelowSession(session))?)
     }

@@ -23,3 +23,20 @@ pub struct BelowRead(pub(crate) Arc<Mutex<Box<dyn RemoteFile>>>);
 
 /// An imported `write-handle`; shared with the streams made from it.
 pub struct BelowWrite(pub(crate) Arc<Mutex<Box<dyn RemoteWriteFile>>>);
+
+macro_rules! opaque_debug {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+opaque_debug!(
+    BelowBackend,
+    BelowSession,
+    BelowClient,
+    BelowRead,
+    BelowWrite
+);

@@ -34,8 +34,6 @@ pub mod compose {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "wasi:io/poll": wasmtime_wasi_io::bindings::wasi::io::poll,
-            "wasi:io/streams": wasmtime_wasi_io::bindings::wasi::io::streams,
             "wasi:io/error": wasmtime_wasi_io::bindings::wasi::io::error,
             "remote:machine/types": super::middleware::remote::machine::types,
         },

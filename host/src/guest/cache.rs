@@ -43,7 +43,11 @@ pub fn key(engine: &Engine, wasm: &[u8]) -> String {
 
 /// The default cache directory, if a home can be found.
 pub fn default_dir() -> Option<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("REMOTE_GUEST_CACHE")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("remote/guests")))
         .or_else(|| env("HOME").map(|d| d.join(".cache/remote/guests")))
@@ -130,7 +134,9 @@ fn write(c: &Component, dir: &Path, file: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let bytes = c.serialize().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = c
+        .serialize()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         file.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),

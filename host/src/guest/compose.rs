@@ -76,7 +76,12 @@ impl ComposeResolver {
         let (component, _) = cache::load(&engine, &wasm, cache::default_dir().as_deref(), &what)?;
         let mut linker: Linker<GuestCtx> = Linker::new(&engine);
         add_to_linker(&mut linker).map_err(|e| {
-            Error::new(ErrorCode::Io, "load guest", &what, format!("linking: {e:#}"))
+            Error::new(
+                ErrorCode::Io,
+                "load guest",
+                &what,
+                format!("linking: {e:#}"),
+            )
         })?;
         let pre = linker
             .instantiate_pre(&component)
@@ -150,7 +155,14 @@ impl ComposeResolver {
             .collect();
         let r = b
             .remote_machine_compose()
-            .call_resolve(&mut store, project, service, sequence, &context, &containers)
+            .call_resolve(
+                &mut store,
+                project,
+                service,
+                sequence,
+                &context,
+                &containers,
+            )
             .await
             .map_err(|e| failed("resolve", e))?
             .map_err(Error::from)?;

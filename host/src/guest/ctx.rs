@@ -11,7 +11,6 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::middleware::Middleware;
 use super::limits::Limits;
 use super::log::LogSink;
 use crate::backend::Backend;
@@ -132,6 +131,12 @@ impl GuestCtxBuilder {
 
 /// Adds every import of the `remote:machine` worlds (and WASI, granting nothing) to `linker`.
 pub fn add_to_linker(linker: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
+    use super::bindings::middleware::remote::machine as rm;
+    // WASI (with `wasi:io`, whose streams the interfaces below hand out), then ours.
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    Middleware::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)
+    rm::types::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::session::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::file_client::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::backend::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::log::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)
 }

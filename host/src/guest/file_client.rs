@@ -30,7 +30,11 @@ impl GuestCtx {
 }
 
 impl HostClient for GuestCtx {
-    async fn open(&mut self, c: Resource<BelowClient>, path: String) -> HostResult<Resource<BelowRead>> {
+    async fn open(
+        &mut self,
+        c: Resource<BelowClient>,
+        path: String,
+    ) -> HostResult<Resource<BelowRead>> {
         let f = self.client(&c)?.open(&path).await?;
         Ok(self.table.push(BelowRead(Arc::new(Mutex::new(f))))?)
     }
@@ -51,7 +55,10 @@ impl HostClient for GuestCtx {
         flags: OpenFlags,
         mode: u32,
     ) -> HostResult<Resource<BelowWrite>> {
-        let f = self.client(&c)?.open_file(&path, flags.into(), mode).await?;
+        let f = self
+            .client(&c)?
+            .open_file(&path, flags.into(), mode)
+            .await?;
         Ok(self.table.push(BelowWrite(Arc::new(Mutex::new(f))))?)
     }
 
@@ -63,7 +70,11 @@ impl HostClient for GuestCtx {
         Ok(self.client(&c)?.lstat(&path).await?.into())
     }
 
-    async fn read_dir(&mut self, c: Resource<BelowClient>, path: String) -> HostResult<Vec<DirEntry>> {
+    async fn read_dir(
+        &mut self,
+        c: Resource<BelowClient>,
+        path: String,
+    ) -> HostResult<Vec<DirEntry>> {
         let entries = self.client(&c)?.read_dir(&path).await?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
@@ -76,7 +87,12 @@ impl HostClient for GuestCtx {
         Ok(self.client(&c)?.mkdir(&path, mode).await?)
     }
 
-    async fn mkdir_all(&mut self, c: Resource<BelowClient>, path: String, mode: u32) -> HostResult<()> {
+    async fn mkdir_all(
+        &mut self,
+        c: Resource<BelowClient>,
+        path: String,
+        mode: u32,
+    ) -> HostResult<()> {
         Ok(self.client(&c)?.mkdir_all(&path, mode).await?)
     }
 
@@ -84,11 +100,21 @@ impl HostClient for GuestCtx {
         Ok(self.client(&c)?.remove(&path).await?)
     }
 
-    async fn rename(&mut self, c: Resource<BelowClient>, old: String, new: String) -> HostResult<()> {
+    async fn rename(
+        &mut self,
+        c: Resource<BelowClient>,
+        old: String,
+        new: String,
+    ) -> HostResult<()> {
         Ok(self.client(&c)?.rename(&old, &new).await?)
     }
 
-    async fn symlink(&mut self, c: Resource<BelowClient>, target: String, link: String) -> HostResult<()> {
+    async fn symlink(
+        &mut self,
+        c: Resource<BelowClient>,
+        target: String,
+        link: String,
+    ) -> HostResult<()> {
         Ok(self.client(&c)?.symlink(&target, &link).await?)
     }
 
@@ -100,7 +126,13 @@ impl HostClient for GuestCtx {
         Ok(self.client(&c)?.chmod(&path, mode).await?)
     }
 
-    async fn chown(&mut self, c: Resource<BelowClient>, path: String, uid: u32, gid: u32) -> HostResult<()> {
+    async fn chown(
+        &mut self,
+        c: Resource<BelowClient>,
+        path: String,
+        uid: u32,
+        gid: u32,
+    ) -> HostResult<()> {
         Ok(self.client(&c)?.chown(&path, uid, gid).await?)
     }
 
@@ -117,7 +149,12 @@ impl HostClient for GuestCtx {
             .await?)
     }
 
-    async fn truncate(&mut self, c: Resource<BelowClient>, path: String, size: u64) -> HostResult<()> {
+    async fn truncate(
+        &mut self,
+        c: Resource<BelowClient>,
+        path: String,
+        size: u64,
+    ) -> HostResult<()> {
         Ok(self.client(&c)?.truncate(&path, size).await?)
     }
 
@@ -141,7 +178,12 @@ impl HostReadHandle for GuestCtx {
         Ok(f.lock().await.read(len).await?)
     }
 
-    async fn read_at(&mut self, h: Resource<BelowRead>, offset: u64, len: u64) -> HostResult<Vec<u8>> {
+    async fn read_at(
+        &mut self,
+        h: Resource<BelowRead>,
+        offset: u64,
+        len: u64,
+    ) -> HostResult<Vec<u8>> {
         let f = self.table.get(&h)?.0.clone();
         Ok(f.lock().await.read_at(offset, len).await?)
     }
@@ -179,12 +221,22 @@ impl HostWriteHandle for GuestCtx {
         Ok(f.lock().await.write(&data).await?)
     }
 
-    async fn read_at(&mut self, h: Resource<BelowWrite>, offset: u64, len: u64) -> HostResult<Vec<u8>> {
+    async fn read_at(
+        &mut self,
+        h: Resource<BelowWrite>,
+        offset: u64,
+        len: u64,
+    ) -> HostResult<Vec<u8>> {
         let f = self.table.get(&h)?.0.clone();
         Ok(f.lock().await.read_at(offset, len).await?)
     }
 
-    async fn write_at(&mut self, h: Resource<BelowWrite>, offset: u64, data: Vec<u8>) -> HostResult<u64> {
+    async fn write_at(
+        &mut self,
+        h: Resource<BelowWrite>,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> HostResult<u64> {
         let f = self.table.get(&h)?.0.clone();
         Ok(f.lock().await.write_at(offset, &data).await?)
     }
@@ -199,7 +251,10 @@ impl HostWriteHandle for GuestCtx {
         Ok(self.table.push_child(stream, &h)?)
     }
 
-    async fn append_via_stream(&mut self, h: Resource<BelowWrite>) -> HostResult<Resource<DynOutputStream>> {
+    async fn append_via_stream(
+        &mut self,
+        h: Resource<BelowWrite>,
+    ) -> HostResult<Resource<DynOutputStream>> {
         let f = self.table.get(&h)?.0.clone();
         let stream: DynOutputStream = Box::new(FileOutput::appending(f));
         Ok(self.table.push_child(stream, &h)?)

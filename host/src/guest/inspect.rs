@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use wasmtime::component::types::ComponentItem;
+use wasmtime::component::types::{ComponentExtern, ComponentItem};
 
 use super::cache;
 use super::limits::{Limits, engine};
@@ -23,13 +23,13 @@ pub struct Inspection {
 
 fn items<'a>(
     engine: &wasmtime::Engine,
-    list: impl Iterator<Item = (&'a str, ComponentItem)>,
+    list: impl Iterator<Item = (&'a str, ComponentExtern<'a>)>,
 ) -> Vec<(String, Vec<String>)> {
     list.map(|(name, item)| {
-        let inner = match item {
+        let inner = match item.ty {
             ComponentItem::ComponentInstance(i) => i
                 .exports(engine)
-                .filter_map(|(n, it)| match it {
+                .filter_map(|(n, it)| match it.ty {
                     ComponentItem::ComponentFunc(_) => Some(format!("func {n}")),
                     ComponentItem::Resource(_) => Some(format!("resource {n}")),
                     _ => None,

@@ -79,10 +79,7 @@ pub(crate) fn store(bp: &Blueprint, below: Arc<dyn Backend>) -> Result<Store<Gue
 
 /// Instantiates and configures the guest: `Err` carries the guest's own words for a bad
 /// configuration.
-pub(crate) async fn instantiate(
-    bp: &Blueprint,
-    store: &mut Store<GuestCtx>,
-) -> Result<Middleware> {
+pub(crate) async fn instantiate(bp: &Blueprint, store: &mut Store<GuestCtx>) -> Result<Middleware> {
     let b = bp
         .pre
         .instantiate_async(&mut *store)
@@ -264,7 +261,8 @@ impl State {
 
     /// Drops the resources whose native owners are gone (those of a dead instance went with it).
     pub async fn drain(&mut self, shared: &Shared) {
-        let pending: Vec<_> = std::mem::take(&mut *shared.drops.lock().unwrap_or_else(|p| p.into_inner()));
+        let pending: Vec<_> =
+            std::mem::take(&mut *shared.drops.lock().unwrap_or_else(|p| p.into_inner()));
         for (generation, r) in pending {
             if generation != self.generation {
                 continue;

@@ -52,7 +52,14 @@ impl Layer {
     /// and logging through `tracing`. A component that is not a middleware guest, or refuses its
     /// configuration, is an `invalid-argument` error naming why.
     pub async fn load(path: &Path, config: &str, limits: Limits) -> Result<Layer> {
-        Layer::load_with(path, config, limits, cache::default_dir().as_deref(), tracing_sink()).await
+        Layer::load_with(
+            path,
+            config,
+            limits,
+            cache::default_dir().as_deref(),
+            tracing_sink(),
+        )
+        .await
     }
 
     /// [`Layer::load`] with an explicit cache directory (`None`: no disk cache) and log sink.
@@ -64,16 +71,22 @@ impl Layer {
         log: LogSink,
     ) -> Result<Layer> {
         let started = Instant::now();
-        let name = path
-            .file_stem()
-            .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned());
+        let name = path.file_stem().map_or_else(
+            || path.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
         let wasm = std::fs::read(path).map_err(|e| load_error(path, e))?;
         let engine = engine(&limits);
         let what = path.display().to_string();
         let (component, source) = cache::load(&engine, &wasm, cache_dir, &what)?;
         let mut linker: Linker<GuestCtx> = Linker::new(&engine);
         add_to_linker(&mut linker).map_err(|e| {
-            Error::new(ErrorCode::Io, "load guest", &what, format!("linking: {e:#}"))
+            Error::new(
+                ErrorCode::Io,
+                "load guest",
+                &what,
+                format!("linking: {e:#}"),
+            )
         })?;
         let invalid = |e: wasmtime::Error| {
             Error::new(
@@ -167,7 +180,9 @@ impl std::str::FromStr for GuestSpec {
     /// Splits at the first `=`: a component path holding `=` cannot be named this way.
     fn from_str(s: &str) -> std::result::Result<GuestSpec, String> {
         let (path, config) = match s.split_once('=') {
-            Some((p, c)) if c.is_empty() => return Err(format!("{p}=: the configuration file name is empty")),
+            Some((p, c)) if c.is_empty() => {
+                return Err(format!("{p}=: the configuration file name is empty"));
+            }
             Some((p, c)) => (p, Some(PathBuf::from(c))),
             None => (s, None),
         };

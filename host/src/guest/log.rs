@@ -55,7 +55,10 @@ impl Host for GuestCtx {
             }
         }
         if line.len() > MAX_LINE {
-            let cut = (0..=MAX_LINE).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=MAX_LINE)
+                .rev()
+                .find(|i| line.is_char_boundary(*i))
+                .unwrap_or(0);
             line.truncate(cut);
             line.push('…');
         }

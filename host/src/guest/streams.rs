@@ -198,7 +198,12 @@ impl Pollable for FileInput {
         if !self.buf.is_empty() || self.eof || self.error.is_some() {
             return;
         }
-        let read = self.file.lock().await.read_at(self.offset, CHUNK as u64).await;
+        let read = self
+            .file
+            .lock()
+            .await
+            .read_at(self.offset, CHUNK as u64)
+            .await;
         match read {
             Ok(data) if data.is_empty() => self.eof = true,
             Ok(data) => {
@@ -326,9 +331,8 @@ fn io_error(what: &str, e: StreamError) -> io::Error {
     match e {
         StreamError::Closed => io::Error::new(io::ErrorKind::BrokenPipe, format!("{what} closed")),
         StreamError::LastOperationFailed(e) | StreamError::Trap(e) => {
-            let cause = super::types::cause_of(&e).unwrap_or_else(|| {
-                Error::new(ErrorCode::Io, what, "", format!("{e:#}"))
-            });
+            let cause = super::types::cause_of(&e)
+                .unwrap_or_else(|| Error::new(ErrorCode::Io, what, "", format!("{e:#}")));
             io::Error::other(cause)
         }
     }
@@ -348,11 +352,7 @@ enum State<S> {
 /// out its stream.
 pub type Connect<S> = oneshot::Sender<Result<S, Error>>;
 
-fn connect<S>(
-    state: &mut State<S>,
-    cx: &mut Context<'_>,
-    what: &str,
-) -> Poll<io::Result<()>> {
+fn connect<S>(state: &mut State<S>, cx: &mut Context<'_>, what: &str) -> Poll<io::Result<()>> {
     if let State::Connecting(rx) = state {
         match ready!(Pin::new(rx).poll(cx)) {
             Ok(Ok(s)) => *state = State::Idle(s),

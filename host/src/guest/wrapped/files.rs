@@ -75,7 +75,12 @@ impl FileClient for GuestFiles {
         mode: u32,
     ) -> Result<Box<dyn RemoteWriteFile>> {
         let generation = self.shared.state.lock().await.generation;
-        let h = client!(self, "open-file", path, call_open_file(path, flags.into(), mode))?;
+        let h = client!(
+            self,
+            "open-file",
+            path,
+            call_open_file(path, flags.into(), mode)
+        )?;
         Ok(Box::new(GuestWrite {
             shared: self.shared.clone(),
             generation,
@@ -133,7 +138,12 @@ impl FileClient for GuestFiles {
     }
 
     async fn chtimes(&self, path: &str, atime: Timestamp, mtime: Timestamp) -> Result<()> {
-        client!(self, "chtimes", path, call_chtimes(path, atime.into(), mtime.into()))
+        client!(
+            self,
+            "chtimes",
+            path,
+            call_chtimes(path, atime.into(), mtime.into())
+        )
     }
 
     async fn truncate(&self, path: &str, size: u64) -> Result<()> {

@@ -152,11 +152,18 @@ impl Backend for GuestBackend {
 
     async fn start(&self) -> Result<()> {
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "start", &self.shared.dest, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_start(&mut live.store, live.backend));
+        let r = call!(
+            state,
+            self.shared,
+            "start",
+            &self.shared.dest,
+            None,
+            |live| live
+                .b
+                .remote_machine_backend()
+                .backend()
+                .call_start(&mut live.store, live.backend)
+        );
         if r.is_ok() {
             state.started = true;
         }
@@ -178,22 +185,36 @@ impl Backend for GuestBackend {
 
     async fn send_keep_alive(&self) -> Result<()> {
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "keep-alive", &self.shared.dest, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_send_keep_alive(&mut live.store, live.backend));
+        let r = call!(
+            state,
+            self.shared,
+            "keep-alive",
+            &self.shared.dest,
+            None,
+            |live| live
+                .b
+                .remote_machine_backend()
+                .backend()
+                .call_send_keep_alive(&mut live.store, live.backend)
+        );
         self.refresh(&mut state).await;
         r
     }
 
     async fn new_session(&self) -> Result<Box<dyn Session>> {
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "new-session", &self.shared.dest, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_new_session(&mut live.store, live.backend));
+        let r = call!(
+            state,
+            self.shared,
+            "new-session",
+            &self.shared.dest,
+            None,
+            |live| live
+                .b
+                .remote_machine_backend()
+                .backend()
+                .call_new_session(&mut live.store, live.backend)
+        );
         let generation = state.generation;
         let handle = self.noting(&mut state, r).await?;
         Ok(Box::new(GuestSession::new(
@@ -220,31 +241,49 @@ impl Backend for GuestBackend {
             )
         })?;
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "upload-agent", remote, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_upload_agent(&mut live.store, live.backend, local, remote, mode));
+        let r = call!(state, self.shared, "upload-agent", remote, None, |live| {
+            live.b.remote_machine_backend().backend().call_upload_agent(
+                &mut live.store,
+                live.backend,
+                local,
+                remote,
+                mode,
+            )
+        });
         self.noting(&mut state, r).await
     }
 
     async fn detect_platform(&self) -> Result<PlatformInfo> {
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "detect-platform", &self.shared.dest, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_detect_platform(&mut live.store, live.backend));
+        let r = call!(
+            state,
+            self.shared,
+            "detect-platform",
+            &self.shared.dest,
+            None,
+            |live| live
+                .b
+                .remote_machine_backend()
+                .backend()
+                .call_detect_platform(&mut live.store, live.backend)
+        );
         self.noting(&mut state, r).await.map(Into::into)
     }
 
     async fn close(&self) -> Result<()> {
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "close", &self.shared.dest, None, |live| live
-            .b
-            .remote_machine_backend()
-            .backend()
-            .call_close(&mut live.store, live.backend));
+        let r = call!(
+            state,
+            self.shared,
+            "close",
+            &self.shared.dest,
+            None,
+            |live| live
+                .b
+                .remote_machine_backend()
+                .backend()
+                .call_close(&mut live.store, live.backend)
+        );
         self.refresh(&mut state).await;
         r
     }

@@ -83,11 +83,14 @@ impl GuestSession {
         let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
         let mut state = shared.state.lock().await;
         for (name, value) in std::mem::take(&mut self.env) {
-            call!(state, shared, "setenv", &name, Some(generation), |live| live
-                .b
-                .remote_machine_session()
-                .session()
-                .call_setenv(&mut live.store, handle, &name, &value))?;
+            call!(state, shared, "setenv", &name, Some(generation), |live| {
+                live.b.remote_machine_session().session().call_setenv(
+                    &mut live.store,
+                    handle,
+                    &name,
+                    &value,
+                )
+            })?;
         }
         if let Some(tx) = self.stdin.take() {
             let r: Result<Resource<DynOutputStream>> =
@@ -96,35 +99,36 @@ impl GuestSession {
                     .remote_machine_session()
                     .session()
                     .call_stdin(&mut live.store, handle));
-            let stream = take_stream(&mut state, r);
-            let failed = stream.as_ref().err().cloned();
-            let _ = tx.send(stream);
-            if let Some(e) = failed {
-                return Err(e);
-            }
+            connect(tx, take_stream(&mut state, r))?;
         }
-        for (slot, op) in [(self.stdout.take(), "stdout"), (self.stderr.take(), "stderr")] {
-            let Some(tx) = slot else { continue };
+        if let Some(tx) = self.stdout.take() {
             let r: Result<Resource<DynInputStream>> =
-                call!(state, shared, op, "", Some(generation), |live| {
-                    let s = live.b.remote_machine_session().session();
-                    async move {
-                        if op == "stdout" {
-                            s.call_stdout(&mut live.store, handle).await
-                        } else {
-                            s.call_stderr(&mut live.store, handle).await
-                        }
-                    }
-                });
-            let stream = take_stream(&mut state, r);
-            let failed = stream.as_ref().err().cloned();
-            let _ = tx.send(stream);
-            if let Some(e) = failed {
-                return Err(e);
-            }
+                call!(state, shared, "stdout", "", Some(generation), |live| live
+                    .b
+                    .remote_machine_session()
+                    .session()
+                    .call_stdout(&mut live.store, handle));
+            connect(tx, take_stream(&mut state, r))?;
+        }
+        if let Some(tx) = self.stderr.take() {
+            let r: Result<Resource<DynInputStream>> =
+                call!(state, shared, "stderr", "", Some(generation), |live| live
+                    .b
+                    .remote_machine_session()
+                    .session()
+                    .call_stderr(&mut live.store, handle));
+            connect(tx, take_stream(&mut state, r))?;
         }
         Ok(())
     }
+}
+
+/// Hands `stream` (or why there is none) to the pipe waiting for it.
+fn connect<S>(tx: Connect<S>, stream: Result<S>) -> Result<()> {
+    let failed = stream.as_ref().err().cloned();
+    // The native pipe may already be dropped: nobody wants the stream then.
+    let _ = tx.send(stream);
+    failed.map_or(Ok(()), Err)
 }
 
 /// Takes a stream the guest returned out of its store: from now on the host reads or writes it
