@@ -93,7 +93,9 @@ fn inspect_shows_world_imports_and_exports() {
     );
     for want in [
         "imports:\n",
-        "  remote:machine/backend@0.1.0\n    func open\n",
+        "  remote:machine/backend@0.1.0\n",
+        "    func open\n",
+        "    func [method]session.start\n",
         "  remote:machine/log@0.1.0\n",
         "exports:\n",
         "  remote:machine/guest@0.1.0\n    func configure\n",

@@ -280,11 +280,12 @@ impl State {
     }
 }
 
-/// Runs one call into the guest: `call!(state, shared, op, target, generation, |live| body)`,
+/// Runs one call into the guest: `call!(state, shared, op, target, generation, live => body)`,
 /// where `state` is the locked [`State`], `body` a future using `live: &mut Live`, and the
-/// result a native `Result`.
+/// result a native `Result`. (Not closure syntax, so rustfmt leaves the body alone: wrapped in a
+/// block, the body's temporaries would be dropped before the call completes.)
 macro_rules! call {
-    ($state:expr, $shared:expr, $op:expr, $target:expr, $generation:expr, |$live:ident| $body:expr) => {{
+    ($state:expr, $shared:expr, $op:expr, $target:expr, $generation:expr, $live:ident => $body:expr) => {{
         let state: &mut $crate::guest::instance::State = &mut *$state;
         let shared: &$crate::guest::instance::Shared = &*$shared;
         match state.enter(shared, $op, $generation).await {

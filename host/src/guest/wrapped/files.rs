@@ -38,7 +38,7 @@ macro_rules! client {
         let shared = &$self.shared;
         let mut state = shared.state.lock().await;
         let c = state.client(shared).await?;
-        call!(state, shared, $op, $target, None, |live| live
+        call!(state, shared, $op, $target, None, live => live
             .b
             .remote_machine_file_client()
             .client()
@@ -164,7 +164,7 @@ macro_rules! handle {
     ($self:ident, $res:ident, $op:literal, $method:ident($($arg:expr),*)) => {{
         let (shared, generation, h) = (&$self.shared, $self.generation, $self.handle);
         let mut state = shared.state.lock().await;
-        call!(state, shared, $op, "", Some(generation), |live| live
+        call!(state, shared, $op, "", Some(generation), live => live
             .b
             .remote_machine_file_client()
             .$res()

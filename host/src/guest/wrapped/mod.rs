@@ -76,13 +76,13 @@ impl GuestBackend {
 
     /// Asks the guest again whether it is connected and what its last error was.
     async fn refresh(&self, state: &mut State) {
-        let connected = call!(state, self.shared, "is-connected", "", None, |live| live
+        let connected = call!(state, self.shared, "is-connected", "", None, live => live
             .b
             .remote_machine_backend()
             .backend()
             .call_is_connected(&mut live.store, live.backend)
             .map_ok(Ok));
-        let last = call!(state, self.shared, "last-err", "", None, |live| live
+        let last = call!(state, self.shared, "last-err", "", None, live => live
             .b
             .remote_machine_backend()
             .backend()
@@ -111,7 +111,7 @@ impl GuestBackend {
 async fn identity(state: &mut State, shared: &Shared) -> Result<Known> {
     macro_rules! ask {
         ($op:literal, $method:ident) => {
-            call!(state, shared, $op, "", None, |live| live
+            call!(state, shared, $op, "", None, live => live
                 .b
                 .remote_machine_backend()
                 .backend()
@@ -158,7 +158,7 @@ impl Backend for GuestBackend {
             "start",
             &self.shared.dest,
             None,
-            |live| live
+            live => live
                 .b
                 .remote_machine_backend()
                 .backend()
@@ -191,7 +191,7 @@ impl Backend for GuestBackend {
             "keep-alive",
             &self.shared.dest,
             None,
-            |live| live
+            live => live
                 .b
                 .remote_machine_backend()
                 .backend()
@@ -209,7 +209,7 @@ impl Backend for GuestBackend {
             "new-session",
             &self.shared.dest,
             None,
-            |live| live
+            live => live
                 .b
                 .remote_machine_backend()
                 .backend()
@@ -241,15 +241,11 @@ impl Backend for GuestBackend {
             )
         })?;
         let mut state = self.shared.state.lock().await;
-        let r = call!(state, self.shared, "upload-agent", remote, None, |live| {
-            live.b.remote_machine_backend().backend().call_upload_agent(
-                &mut live.store,
-                live.backend,
-                local,
-                remote,
-                mode,
-            )
-        });
+        let r = call!(state, self.shared, "upload-agent", remote, None, live => live
+            .b
+            .remote_machine_backend()
+            .backend()
+            .call_upload_agent(&mut live.store, live.backend, local, remote, mode));
         self.noting(&mut state, r).await
     }
 
@@ -261,7 +257,7 @@ impl Backend for GuestBackend {
             "detect-platform",
             &self.shared.dest,
             None,
-            |live| live
+            live => live
                 .b
                 .remote_machine_backend()
                 .backend()
@@ -278,7 +274,7 @@ impl Backend for GuestBackend {
             "close",
             &self.shared.dest,
             None,
-            |live| live
+            live => live
                 .b
                 .remote_machine_backend()
                 .backend()

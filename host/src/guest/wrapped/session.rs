@@ -83,18 +83,14 @@ impl GuestSession {
         let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
         let mut state = shared.state.lock().await;
         for (name, value) in std::mem::take(&mut self.env) {
-            call!(state, shared, "setenv", &name, Some(generation), |live| {
-                live.b.remote_machine_session().session().call_setenv(
-                    &mut live.store,
-                    handle,
-                    &name,
-                    &value,
-                )
-            })?;
+            call!(state, shared, "setenv", &name, Some(generation), live => live
+                .b
+                .remote_machine_session()
+                .session()
+                .call_setenv(&mut live.store, handle, &name, &value))?;
         }
         if let Some(tx) = self.stdin.take() {
-            let r: Result<Resource<DynOutputStream>> =
-                call!(state, shared, "stdin", "", Some(generation), |live| live
+            let r: Result<Resource<DynOutputStream>> = call!(state, shared, "stdin", "", Some(generation), live => live
                     .b
                     .remote_machine_session()
                     .session()
@@ -102,8 +98,7 @@ impl GuestSession {
             connect(tx, take_stream(&mut state, r))?;
         }
         if let Some(tx) = self.stdout.take() {
-            let r: Result<Resource<DynInputStream>> =
-                call!(state, shared, "stdout", "", Some(generation), |live| live
+            let r: Result<Resource<DynInputStream>> = call!(state, shared, "stdout", "", Some(generation), live => live
                     .b
                     .remote_machine_session()
                     .session()
@@ -111,8 +106,7 @@ impl GuestSession {
             connect(tx, take_stream(&mut state, r))?;
         }
         if let Some(tx) = self.stderr.take() {
-            let r: Result<Resource<DynInputStream>> =
-                call!(state, shared, "stderr", "", Some(generation), |live| live
+            let r: Result<Resource<DynInputStream>> = call!(state, shared, "stderr", "", Some(generation), live => live
                     .b
                     .remote_machine_session()
                     .session()
@@ -193,7 +187,7 @@ impl Session for GuestSession {
         }
         let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
         let mut state = shared.state.lock().await;
-        call!(state, shared, "start", cmd, Some(generation), |live| live
+        call!(state, shared, "start", cmd, Some(generation), live => live
             .b
             .remote_machine_session()
             .session()
@@ -203,7 +197,7 @@ impl Session for GuestSession {
     async fn wait(&mut self) -> Result<ExitStatus> {
         let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
         let mut state = shared.state.lock().await;
-        let status = call!(state, shared, "wait", "", Some(generation), |live| live
+        let status = call!(state, shared, "wait", "", Some(generation), live => live
             .b
             .remote_machine_session()
             .session()
@@ -214,7 +208,7 @@ impl Session for GuestSession {
     async fn close(&mut self) -> Result<()> {
         let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
         let mut state = shared.state.lock().await;
-        call!(state, shared, "close", "", Some(generation), |live| live
+        call!(state, shared, "close", "", Some(generation), live => live
             .b
             .remote_machine_session()
             .session()
