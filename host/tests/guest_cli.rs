@@ -51,9 +51,9 @@ fn guest_flag_wraps_every_subcommand() {
         remote_guest_artifacts::PATH_REWRITE,
         rewrite.display()
     );
-    let policy = format!("{}", remote_guest_artifacts::POLICY);
+    let policy = remote_guest_artifacts::POLICY;
     let ls = remote(&[
-        "--guest", &rewrite, "--guest", &policy, "fs", "local://", "ls", "/w",
+        "--guest", &rewrite, "--guest", policy, "fs", "local://", "ls", "/w",
     ]);
     assert_eq!(ls.status.code(), Some(0), "{}", text(&ls.stderr));
     assert!(
@@ -61,7 +61,7 @@ fn guest_flag_wraps_every_subcommand() {
         "{}",
         text(&ls.stdout)
     );
-    let platform = remote(&["--guest", &policy, "platform", "local://"]);
+    let platform = remote(&["--guest", policy, "platform", "local://"]);
     assert_eq!(
         platform.status.code(),
         Some(0),

@@ -180,7 +180,7 @@ impl std::str::FromStr for GuestSpec {
     /// Splits at the first `=`: a component path holding `=` cannot be named this way.
     fn from_str(s: &str) -> std::result::Result<GuestSpec, String> {
         let (path, config) = match s.split_once('=') {
-            Some((p, c)) if c.is_empty() => {
+            Some((p, "")) => {
                 return Err(format!("{p}=: the configuration file name is empty"));
             }
             Some((p, c)) => (p, Some(PathBuf::from(c))),
