@@ -158,7 +158,7 @@ async fn a_broken_backend_fails_the_cases_that_check_what_it_breaks() {
         other => panic!("a target without sessions reports unsupported, got {other:?}"),
     }
     assert_eq!(outcome("read_partial_and_eof"), Outcome::Pass);
-    assert_eq!(outcome("symlink_readlink_lstat"), Outcome::Pass);
+    assert_eq!(outcome("closed_handle_is_rejected"), Outcome::Pass);
     let (passed, failed, unsupported) = report.counts();
     assert_eq!(passed + failed + unsupported, report.cases.len());
     assert!(failed >= 2 && unsupported >= 8, "{report:#?}");
