@@ -83,6 +83,11 @@ impl Fixtures {
     }
 }
 
+/// The README's Rust examples, compiled and run as doc-tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// Constructors of the backends under test, each returning a started backend.
 pub mod backends {
     use remote_host::Backend;

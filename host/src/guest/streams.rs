@@ -559,3 +559,6 @@ impl AsyncWrite for StreamWriter {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests;
