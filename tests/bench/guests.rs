@@ -57,6 +57,21 @@ async fn main() {
     )
     .await;
     let stack = remote_tests::guests::policy(rewritten, "{}").await;
+    // The same stack with path-rewrite trusting symlinks: the cost of crossing the layers alone,
+    // without the one `readlink` per path component that the escape check makes.
+    let unchecked = format!(
+        r#"{{"mappings":[{{"virtual":"/bench","real":"{root}"}}],"check_symlinks":false}}"#
+    );
+    let plain = remote_tests::guests::policy(
+        remote_tests::guests::wrap(
+            remote_guest_artifacts::PATH_REWRITE,
+            &unchecked,
+            remote_tests::backends::local().await,
+        )
+        .await,
+        "{}",
+    )
+    .await;
 
     println!(
         "workload                      | local://        | policy+path-rewrite | guest stack vs bare"
@@ -104,7 +119,7 @@ async fn main() {
         cold.as_secs_f64() * 1e3,
         warm.as_secs_f64() * 1e3
     );
-    for b in [bare, stack] {
+    for b in [bare, stack, plain] {
         b.close().await.unwrap_or_else(|e| panic!("close: {e}"));
     }
     std::fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("{root}: {e}"));

@@ -578,3 +578,49 @@ mod compose_resolver {
         );
     }
 }
+
+/// `wasm-tools validate` and `wasm-tools component wit` accept every guest and show the world it
+/// was built for (wasm-tools is installed by `tests/fixtures/setup.sh`).
+#[test]
+fn every_guest_validates_and_shows_its_world() {
+    let middleware = [
+        "export remote:machine/backend@0.1.0;",
+        "export remote:machine/session@0.1.0;",
+        "export remote:machine/file-client@0.1.0;",
+        "export remote:machine/guest@0.1.0;",
+        "import remote:machine/backend@0.1.0;",
+    ];
+    let resolver = [
+        "export remote:machine/compose@0.1.0;",
+        "export remote:machine/guest@0.1.0;",
+    ];
+    for (wasm, want) in [
+        (remote_guest_artifacts::POLICY, &middleware[..]),
+        (remote_guest_artifacts::PATH_REWRITE, &middleware[..]),
+        (remote_guest_artifacts::SANDBOX_TEST, &middleware[..]),
+        (remote_guest_artifacts::COMPOSE_RESOLVER, &resolver[..]),
+    ] {
+        let tool = |args: &[&str]| {
+            let out = std::process::Command::new("wasm-tools")
+                .args(args)
+                .arg(wasm)
+                .output()
+                .unwrap_or_else(|e| panic!("wasm-tools (run tests/fixtures/setup.sh): {e}"));
+            assert!(
+                out.status.success(),
+                "wasm-tools {args:?} {wasm}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        tool(&["validate"]);
+        let wit = tool(&["component", "wit"]);
+        for line in want {
+            assert!(wit.contains(line), "{wasm}: missing {line}\n{wit}");
+        }
+        assert!(
+            !wit.contains("wasi:filesystem") && !wit.contains("wasi:sockets"),
+            "{wasm} asks for files or sockets of its own:\n{wit}"
+        );
+    }
+}
