@@ -33,6 +33,7 @@
 //! - [`docker`], [`compose`]: the `docker://` and `compose://` backends.
 //! - [`ssh`]: the `ssh://` backend.
 //! - [`conformance`]: the suite every backend must pass.
+//! - [`guest`]: sandboxed WebAssembly layers over any backend (wasmtime).
 #![deny(missing_docs)]
 
 pub mod backend;
@@ -42,6 +43,7 @@ pub mod destination;
 pub mod docker;
 pub mod error;
 pub mod file_client;
+pub mod guest;
 pub mod local;
 pub mod platform;
 pub mod session;

@@ -14,6 +14,7 @@
 //! - [`soak`]: a bounded load soak over several backends with leak checks.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
+//! - [`guests`]: guest layers over any backend.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
 #![deny(missing_docs)]
@@ -95,6 +96,11 @@ impl Fixtures {
     }
 }
 
+/// The README's Rust examples, compiled and run as doc-tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// Constructors of the backends under test, each returning a started backend.
 pub mod backends {
     use remote_host::Backend;
@@ -155,6 +161,67 @@ pub mod backends {
         let f = crate::Fixtures::load().ssh;
         let url = crate::sshd::url(&f, f.port);
         Box::new(crate::sshd::connect(&url, crate::sshd::fixture_options(&f)).await)
+    /// `local://` in the path-rewrite guest.
+    pub async fn local_path_rewrite() -> Box<dyn Backend> {
+        super::guests::path_rewrite(local().await).await
+    }
+
+    /// `local://` in the policy guest (allow-all configuration).
+    pub async fn local_policy() -> Box<dyn Backend> {
+        super::guests::policy(local().await, "{}").await
+    }
+
+    /// `local://` in the path-rewrite guest, itself in the policy guest: a two-guest stack.
+    pub async fn local_guest_stack() -> Box<dyn Backend> {
+        super::guests::policy(super::guests::path_rewrite(local().await).await, "{}").await
+    }
+}
+
+/// Guest layers over any started backend, so each backend's wrapped suite is one line.
+pub mod guests {
+    use std::path::Path;
+
+    use remote_host::Backend;
+    use remote_host::guest::{Layer, Limits};
+
+    /// `below` wrapped in the guest at `wasm` with `config`, started.
+    pub async fn wrap(wasm: &str, config: &str, below: Box<dyn Backend>) -> Box<dyn Backend> {
+        let layer = Layer::load(Path::new(wasm), config, Limits::default())
+            .await
+            .unwrap_or_else(|e| panic!("loading guest {wasm}: {e}"));
+        let wrapped = layer
+            .wrap(below, "test://")
+            .await
+            .unwrap_or_else(|e| panic!("wrapping in guest {wasm}: {e}"));
+        wrapped
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("starting guest {wasm}: {e}"));
+        Box::new(wrapped)
+    }
+
+    /// `below` in the path-rewrite guest, mapping the virtual `/tmp` (where the suite works)
+    /// onto a fresh directory under the target's real `/tmp`, made through `below` itself.
+    pub async fn path_rewrite(below: Box<dyn Backend>) -> Box<dyn Backend> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let real = format!("/tmp/remote-guest-root-{}-{nanos}", std::process::id());
+        let files = below
+            .files()
+            .await
+            .unwrap_or_else(|e| panic!("file client for the path-rewrite root: {e}"));
+        files
+            .mkdir_all(&real, 0o755)
+            .await
+            .unwrap_or_else(|e| panic!("making the path-rewrite root {real}: {e}"));
+        let config = format!(r#"{{"mappings":[{{"virtual":"/tmp","real":"{real}"}}]}}"#);
+        wrap(remote_guest_artifacts::PATH_REWRITE, &config, below).await
+    }
+
+    /// `below` in the policy guest with `config`.
+    pub async fn policy(below: Box<dyn Backend>, config: &str) -> Box<dyn Backend> {
+        wrap(remote_guest_artifacts::POLICY, config, below).await
     }
 }
 

@@ -18,3 +18,15 @@ remote_host::conformance_cases!(backend_suite!(
 ));
 remote_host::conformance_cases!(backend_suite!(compose, remote_tests::backends::compose));
 remote_host::conformance_cases!(backend_suite!(ssh, remote_tests::backends::ssh));
+remote_host::conformance_cases!(backend_suite!(
+    local_path_rewrite,
+    remote_tests::backends::local_path_rewrite
+));
+remote_host::conformance_cases!(backend_suite!(
+    local_policy,
+    remote_tests::backends::local_policy
+));
+remote_host::conformance_cases!(backend_suite!(
+    local_guest_stack,
+    remote_tests::backends::local_guest_stack
+));

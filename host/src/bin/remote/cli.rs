@@ -24,6 +24,10 @@ pub struct Cli {
     pub verbose: bool,
     #[command(flatten)]
     pub ssh: SshArgs,
+    /// Wrap the backend in a guest component: PATH, or PATH=CONFIG_FILE with the guest's JSON
+    /// configuration. Repeatable; each wraps the ones before it.
+    #[arg(long = "guest", global = true, value_name = "PATH[=CONFIG_FILE]")]
+    pub guests: Vec<remote_host::guest::GuestSpec>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -148,6 +152,11 @@ pub enum Command {
     },
     /// Run the conformance suite against the target; exits 1 when a case fails.
     Conformance(ConformanceArgs),
+    /// Work with guest components.
+    Guest {
+        #[command(subcommand)]
+        command: GuestCommand,
+    },
     /// A short tour against a target (default: this machine): platform, commands, files.
     Demo {
         /// The target.
@@ -163,6 +172,19 @@ pub enum DestCommand {
     Parse {
         /// The destination string.
         dest: String,
+    },
+}
+
+/// `remote guest …`.
+#[derive(Debug, Subcommand)]
+pub enum GuestCommand {
+    /// Print a component's world, imports and exports.
+    Inspect {
+        /// The component (`.wasm`).
+        path: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

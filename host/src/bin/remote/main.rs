@@ -21,7 +21,8 @@ use clap::Parser as _;
 use remote_host::ssh::SshBackend;
 use remote_host::{Backend, DestType, connect, parse_destination};
 
-use cli::{Cli, Command, DestCommand, SshArgs};
+use cli::{Cli, Command, DestCommand, GuestCommand, SshArgs};
+use remote_host::guest::GuestSpec;
 
 /// The exit status of the tool's own failures.
 const TOOL_FAILURE: u8 = 255;
@@ -53,11 +54,13 @@ fn fail(e: &anyhow::Error) -> u8 {
     TOOL_FAILURE
 }
 
-/// Parses a destination and connects to it; `ssh://` with the options of the SSH flags.
+/// Parses a destination, connects to it (`ssh://` with the options of the SSH flags) and wraps
+/// it in the guests named with `--guest`.
 async fn open(
     dest: &str,
     cli_default: remote_host::DestType,
     ssh: &SshArgs,
+    guests: &[GuestSpec],
 ) -> anyhow::Result<Box<dyn Backend>> {
     let dest = parse_destination(dest, cli_default)?;
     let connected = async {
@@ -68,13 +71,21 @@ async fn open(
         backend.start().await?;
         Ok(Box::new(backend) as Box<dyn Backend>)
     };
-    connected
+    let backend = connected
         .await
-        .with_context(|| format!("cannot connect to {}", dest.raw))
+        .with_context(|| format!("cannot connect to {}", dest.raw))?;
+    if guests.is_empty() {
+        return Ok(backend);
+    }
+    let limits = remote_host::guest::Limits::default();
+    remote_host::guest::stack(guests, backend, &dest.raw, &limits)
+        .await
+        .with_context(|| format!("cannot wrap {} in its guests", dest.raw))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let default = cli.default_type.into();
+    let guests = cli.guests;
     match cli.command {
         Command::Dest {
             command: DestCommand::Parse { dest },
@@ -84,12 +95,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Exec(args) => {
-            let backend = open(&args.dest, default, &cli.ssh).await?;
+            let backend = open(&args.dest, default, &cli.ssh, &guests).await?;
             let code = exec::run(backend.as_ref(), &args).await;
             close(backend.as_ref(), code).await
         }
         Command::Platform { dest } => {
-            let backend = open(&dest, default, &cli.ssh).await?;
+            let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = async {
                 let p = backend.detect_platform().await?;
                 println!("{}", serde_json::to_string(&p)?);
@@ -99,7 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             close(backend.as_ref(), result).await
         }
         Command::Fs { dest, op } => {
-            let backend = open(&dest, default, &cli.ssh).await?;
+            let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = fs::run(backend.as_ref(), op).await;
             close(backend.as_ref(), result).await
         }
@@ -109,7 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             remote,
             mode,
         } => {
-            let backend = open(&dest, default, &cli.ssh).await?;
+            let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = async {
                 let mode = cli::parse_mode(&mode)?;
                 let path = backend.upload_agent(&local, &remote, mode).await?;
@@ -120,12 +131,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             close(backend.as_ref(), result).await
         }
         Command::Conformance(args) => {
-            let backend = open(&args.dest, default, &cli.ssh).await?;
+            let backend = open(&args.dest, default, &cli.ssh, &guests).await?;
             let result = report::conformance(backend.as_ref(), &args).await;
             close(backend.as_ref(), result).await
         }
+        Command::Guest {
+            command: GuestCommand::Inspect { path, json },
+        } => {
+            let inspection = remote_host::guest::inspect(&path)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&inspection)?);
+            } else {
+                print!("{inspection}");
+            }
+            Ok(0)
+        }
         Command::Demo { dest } => {
-            let backend = open(&dest, default, &cli.ssh).await?;
+            let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = report::demo(backend.as_ref()).await;
             close(backend.as_ref(), result).await
         }

@@ -1,0 +1,175 @@
+//! The compose resolver guest from the host's side: `ComposeResolver::load(path)?.resolve(…)`
+//! with native types mirroring `wit/compose.wit`.
+//!
+//! The resolver is a pure function, so each call runs in a fresh instance: nothing a call does
+//! can leak into the next, and a trap costs only that call.
+
+use std::path::Path;
+
+use wasmtime::Store;
+use wasmtime::component::Linker;
+
+use super::bindings::compose::exports::remote::machine::compose as wit;
+use super::bindings::compose::{ComposeResolver as Bindings, ComposeResolverPre};
+use super::cache;
+use super::ctx::{GuestCtx, GuestCtxBuilder, add_to_linker};
+use super::limits::{Limits, engine};
+use crate::error::{Error, ErrorCode, Result};
+
+/// A container as the Docker API lists it (`compose.container`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Container {
+    /// The full ID.
+    pub id: String,
+    /// Names as the API gives them, with their leading `/`.
+    pub names: Vec<String>,
+    /// Labels as (key, value) pairs in the API's order.
+    pub labels: Vec<(String, String)>,
+    /// `running`, `exited`, …
+    pub state: String,
+}
+
+/// What the host found locally to detect the project `.` (`compose.project-context`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectContext {
+    /// The working directory's base name, not normalised.
+    pub directory_name: String,
+    /// `COMPOSE_PROJECT_NAME`, if set.
+    pub env_project_name: Option<String>,
+    /// The compose file's top-level `name:`, if any.
+    pub file_project_name: Option<String>,
+}
+
+/// The container a destination resolved to (`compose.resolution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The project used (`.` resolved).
+    pub project: String,
+    /// The chosen container's full ID.
+    pub container_id: String,
+    /// Its replica number, 0 when unknown.
+    pub container_number: u32,
+}
+
+/// A loaded compose-resolver guest.
+pub struct ComposeResolver {
+    pre: ComposeResolverPre<GuestCtx>,
+    limits: Limits,
+    name: String,
+}
+
+impl std::fmt::Debug for ComposeResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComposeResolver")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ComposeResolver {
+    /// Loads the component at `path` (default limits and compilation cache).
+    pub fn load(path: &Path) -> Result<ComposeResolver> {
+        let what = path.display().to_string();
+        let wasm = std::fs::read(path).map_err(|e| Error::from_io("load guest", &what, e))?;
+        let limits = Limits::default();
+        let engine = engine(&limits);
+        let (component, _) = cache::load(&engine, &wasm, cache::default_dir().as_deref(), &what)?;
+        let mut linker: Linker<GuestCtx> = Linker::new(&engine);
+        add_to_linker(&mut linker).map_err(|e| {
+            Error::new(
+                ErrorCode::Io,
+                "load guest",
+                &what,
+                format!("linking: {e:#}"),
+            )
+        })?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ComposeResolverPre::new)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidArgument,
+                    "load guest",
+                    &what,
+                    format!("not a compose-resolver guest of remote:machine: {e:#}"),
+                )
+            })?;
+        Ok(ComposeResolver {
+            pre,
+            limits,
+            name: what,
+        })
+    }
+
+    /// Picks the one running container of `service` in `project` (see `wit/compose.wit`).
+    pub async fn resolve(
+        &self,
+        project: &str,
+        service: &str,
+        sequence: u32,
+        context: &ProjectContext,
+        containers: &[Container],
+    ) -> Result<Resolution> {
+        let failed = |op: &str, e: wasmtime::Error| {
+            Error::new(
+                ErrorCode::Io,
+                op,
+                &self.name,
+                format!("the compose resolver failed: {e:#}"),
+            )
+        };
+        let mut store = Store::new(
+            self.pre.engine(),
+            GuestCtxBuilder::new()
+                .name(self.name.clone())
+                .limits(self.limits.clone())
+                .build(),
+        );
+        store.limiter(|c| &mut c.limits);
+        if let Some(ticks) = self.limits.ticks() {
+            store.set_epoch_deadline(ticks);
+        }
+        let b: Bindings = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| failed("instantiate", e))?;
+        b.remote_machine_guest()
+            .call_configure(&mut store, "{}")
+            .await
+            .map_err(|e| failed("configure", e))?
+            .map_err(|why| Error::new(ErrorCode::InvalidArgument, "configure", &self.name, why))?;
+        let context = wit::ProjectContext {
+            directory_name: context.directory_name.clone(),
+            env_project_name: context.env_project_name.clone(),
+            file_project_name: context.file_project_name.clone(),
+        };
+        let containers: Vec<wit::Container> = containers
+            .iter()
+            .map(|c| wit::Container {
+                id: c.id.clone(),
+                names: c.names.clone(),
+                labels: c.labels.clone(),
+                state: c.state.clone(),
+            })
+            .collect();
+        let r = b
+            .remote_machine_compose()
+            .call_resolve(
+                &mut store,
+                project,
+                service,
+                sequence,
+                &context,
+                &containers,
+            )
+            .await
+            .map_err(|e| failed("resolve", e))?
+            .map_err(Error::from)?;
+        Ok(Resolution {
+            project: r.project,
+            container_id: r.container_id,
+            container_number: r.container_number,
+        })
+    }
+}

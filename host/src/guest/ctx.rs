@@ -1,0 +1,142 @@
+//! The state a guest's store holds ([`GuestCtx`]), built by [`GuestCtxBuilder`], and
+//! [`add_to_linker`], which gives a linker every import a guest of `remote:machine` may use.
+//!
+//! The WASI context grants nothing: no preopened directories, no environment or arguments, no
+//! sockets, stdin closed and stdout/stderr discarded. A guest reaches the target only through the
+//! `backend` the host hands it, and the host only through `log`.
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::Limits;
+use super::log::LogSink;
+use crate::backend::Backend;
+
+/// The host state of one guest instance: its resource table (the layer below and the streams it
+/// handed out), its empty WASI context, its limits and where its log lines go.
+pub struct GuestCtx {
+    pub(crate) table: ResourceTable,
+    wasi: WasiCtx,
+    pub(crate) limits: StoreLimits,
+    pub(crate) below: Option<Arc<dyn Backend>>,
+    pub(crate) name: String,
+    pub(crate) log: LogSink,
+}
+
+impl std::fmt::Debug for GuestCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestCtx")
+            .field("name", &self.name)
+            .field("below", &self.below.as_ref().map(|b| b.backend_type()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiView for GuestCtx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Builds a [`GuestCtx`].
+pub struct GuestCtxBuilder {
+    below: Option<Arc<dyn Backend>>,
+    name: String,
+    limits: Limits,
+    log: LogSink,
+}
+
+impl std::fmt::Debug for GuestCtxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestCtxBuilder")
+            .field("name", &self.name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for GuestCtxBuilder {
+    fn default() -> GuestCtxBuilder {
+        GuestCtxBuilder::new()
+    }
+}
+
+impl GuestCtxBuilder {
+    /// A context with no layer below (its imported `backend.open` fails) and default limits.
+    pub fn new() -> GuestCtxBuilder {
+        GuestCtxBuilder {
+            below: None,
+            name: "guest".into(),
+            limits: Limits::default(),
+            log: super::log::tracing_sink(),
+        }
+    }
+
+    /// What the imported `backend.open` returns: the layer below this guest.
+    pub fn below(mut self, below: Arc<dyn Backend>) -> GuestCtxBuilder {
+        self.below = Some(below);
+        self
+    }
+
+    /// The guest's name in log lines and error messages.
+    pub fn name(mut self, name: impl Into<String>) -> GuestCtxBuilder {
+        self.name = name.into();
+        self
+    }
+
+    /// The limits; only the memory part applies to the context, the CPU part to each call.
+    pub fn limits(mut self, limits: Limits) -> GuestCtxBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// Where the guest's `log` calls go (default: `tracing`, target `remote::guest`).
+    pub fn log_sink(mut self, sink: LogSink) -> GuestCtxBuilder {
+        self.log = sink;
+        self
+    }
+
+    /// The context.
+    pub fn build(self) -> GuestCtx {
+        let wasi = WasiCtx::builder()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        GuestCtx {
+            table: ResourceTable::new(),
+            wasi,
+            // A guest that asks for more memory than its limit traps instead of seeing a failed
+            // `memory.grow`, so the host reports the limit rather than a confusing abort.
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory)
+                .instances(self.limits.instances)
+                .tables(self.limits.instances)
+                .memories(self.limits.instances)
+                .table_elements(self.limits.table_elements)
+                .trap_on_grow_failure(true)
+                .build(),
+            below: self.below,
+            name: self.name,
+            log: self.log,
+        }
+    }
+}
+
+/// Adds every import of the `remote:machine` worlds (and WASI, granting nothing) to `linker`.
+pub fn add_to_linker(linker: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
+    use super::bindings::middleware::remote::machine as rm;
+    // WASI (with `wasi:io`, whose streams the interfaces below hand out), then ours.
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    rm::types::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::session::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::file_client::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::backend::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
+    rm::log::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)
+}

@@ -1,0 +1,261 @@
+//! A guest's exported `file-client` and handles as native [`FileClient`], [`RemoteFile`] and
+//! [`RemoteWriteFile`]. The client is the current instance's (re-made after a restart); handles
+//! belong to the instance that opened them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use wasmtime::component::ResourceAny;
+
+use super::super::instance::{Shared, call};
+use crate::error::Result;
+use crate::file_client::{FileClient, RemoteFile, RemoteWriteFile};
+use crate::types::{DirEntry, FileStat, OpenFlags, Statfs, Timestamp};
+
+/// The file client of a guest-wrapped backend.
+pub struct GuestFiles {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GuestFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestFiles")
+            .field("guest", &self.shared.bp.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuestFiles {
+    pub(crate) fn new(shared: Arc<Shared>) -> GuestFiles {
+        GuestFiles { shared }
+    }
+}
+
+/// One client method: `client!(self, "op", target, method(args…))` calls `method` on the
+/// current instance's client.
+macro_rules! client {
+    ($self:ident, $op:literal, $target:expr, $method:ident($($arg:expr),*)) => {{
+        let shared = &$self.shared;
+        let mut state = shared.state.lock().await;
+        let c = state.client(shared).await?;
+        call!(state, shared, $op, $target, None, live => live
+            .b
+            .remote_machine_file_client()
+            .client()
+            .$method(&mut live.store, c $(, $arg)*))
+    }};
+}
+
+#[async_trait]
+impl FileClient for GuestFiles {
+    async fn open(&self, path: &str) -> Result<Box<dyn RemoteFile>> {
+        let generation = self.shared.state.lock().await.generation;
+        let h = client!(self, "open", path, call_open(path))?;
+        Ok(Box::new(GuestRead {
+            shared: self.shared.clone(),
+            generation,
+            handle: h,
+        }))
+    }
+
+    async fn create(&self, path: &str) -> Result<Box<dyn RemoteWriteFile>> {
+        let generation = self.shared.state.lock().await.generation;
+        let h = client!(self, "create", path, call_create(path))?;
+        Ok(Box::new(GuestWrite {
+            shared: self.shared.clone(),
+            generation,
+            handle: h,
+        }))
+    }
+
+    async fn open_file(
+        &self,
+        path: &str,
+        flags: OpenFlags,
+        mode: u32,
+    ) -> Result<Box<dyn RemoteWriteFile>> {
+        let generation = self.shared.state.lock().await.generation;
+        let h = client!(
+            self,
+            "open-file",
+            path,
+            call_open_file(path, flags.into(), mode)
+        )?;
+        Ok(Box::new(GuestWrite {
+            shared: self.shared.clone(),
+            generation,
+            handle: h,
+        }))
+    }
+
+    async fn stat(&self, path: &str) -> Result<FileStat> {
+        client!(self, "stat", path, call_stat(path)).map(Into::into)
+    }
+
+    async fn lstat(&self, path: &str) -> Result<FileStat> {
+        client!(self, "lstat", path, call_lstat(path)).map(Into::into)
+    }
+
+    async fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
+        let entries = client!(self, "read-dir", path, call_read_dir(path))?;
+        Ok(entries.into_iter().map(Into::into).collect())
+    }
+
+    async fn readlink(&self, path: &str) -> Result<String> {
+        client!(self, "readlink", path, call_readlink(path))
+    }
+
+    async fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
+        client!(self, "mkdir", path, call_mkdir(path, mode))
+    }
+
+    async fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
+        client!(self, "mkdir-all", path, call_mkdir_all(path, mode))
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        client!(self, "remove", path, call_remove(path))
+    }
+
+    async fn rename(&self, old: &str, new: &str) -> Result<()> {
+        client!(self, "rename", old, call_rename(old, new))
+    }
+
+    async fn symlink(&self, target: &str, link: &str) -> Result<()> {
+        client!(self, "symlink", link, call_symlink(target, link))
+    }
+
+    async fn link(&self, old: &str, new: &str) -> Result<()> {
+        client!(self, "link", new, call_link(old, new))
+    }
+
+    async fn chmod(&self, path: &str, mode: u32) -> Result<()> {
+        client!(self, "chmod", path, call_chmod(path, mode))
+    }
+
+    async fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<()> {
+        client!(self, "chown", path, call_chown(path, uid, gid))
+    }
+
+    async fn chtimes(&self, path: &str, atime: Timestamp, mtime: Timestamp) -> Result<()> {
+        client!(
+            self,
+            "chtimes",
+            path,
+            call_chtimes(path, atime.into(), mtime.into())
+        )
+    }
+
+    async fn truncate(&self, path: &str, size: u64) -> Result<()> {
+        client!(self, "truncate", path, call_truncate(path, size))
+    }
+
+    async fn statfs(&self, path: &str) -> Result<Statfs> {
+        client!(self, "statfs", path, call_statfs(path)).map(Into::into)
+    }
+
+    async fn getwd(&self) -> Result<String> {
+        client!(self, "getwd", "", call_getwd())
+    }
+}
+
+/// One handle method: `handle!(self, accessor, "op", method(args…))`.
+macro_rules! handle {
+    ($self:ident, $res:ident, $op:literal, $method:ident($($arg:expr),*)) => {{
+        let (shared, generation, h) = (&$self.shared, $self.generation, $self.handle);
+        let mut state = shared.state.lock().await;
+        call!(state, shared, $op, "", Some(generation), live => live
+            .b
+            .remote_machine_file_client()
+            .$res()
+            .$method(&mut live.store, h $(, $arg)*))
+    }};
+}
+
+/// A read handle of a guest-wrapped backend.
+pub struct GuestRead {
+    shared: Arc<Shared>,
+    generation: u64,
+    handle: ResourceAny,
+}
+
+impl std::fmt::Debug for GuestRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestRead").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl RemoteFile for GuestRead {
+    async fn read(&mut self, len: u64) -> Result<Vec<u8>> {
+        handle!(self, read_handle, "read", call_read(len))
+    }
+
+    async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        handle!(self, read_handle, "read-at", call_read_at(offset, len))
+    }
+
+    async fn sync(&self) -> Result<()> {
+        handle!(self, read_handle, "sync", call_sync())
+    }
+
+    async fn close(&mut self) -> Result<()> {
+        handle!(self, read_handle, "close", call_close())
+    }
+}
+
+impl Drop for GuestRead {
+    fn drop(&mut self) {
+        self.shared.drop_later(self.generation, self.handle);
+    }
+}
+
+/// A write handle of a guest-wrapped backend.
+pub struct GuestWrite {
+    shared: Arc<Shared>,
+    generation: u64,
+    handle: ResourceAny,
+}
+
+impl std::fmt::Debug for GuestWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestWrite").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl RemoteWriteFile for GuestWrite {
+    async fn write(&mut self, data: &[u8]) -> Result<u64> {
+        handle!(self, write_handle, "write", call_write(data))
+    }
+
+    async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        handle!(self, write_handle, "read-at", call_read_at(offset, len))
+    }
+
+    async fn write_at(&self, offset: u64, data: &[u8]) -> Result<u64> {
+        handle!(self, write_handle, "write-at", call_write_at(offset, data))
+    }
+
+    async fn stat(&self) -> Result<FileStat> {
+        handle!(self, write_handle, "stat", call_stat()).map(Into::into)
+    }
+
+    async fn truncate(&self, size: u64) -> Result<()> {
+        handle!(self, write_handle, "truncate", call_truncate(size))
+    }
+
+    async fn sync(&self) -> Result<()> {
+        handle!(self, write_handle, "sync", call_sync())
+    }
+
+    async fn close(&mut self) -> Result<()> {
+        handle!(self, write_handle, "close", call_close())
+    }
+}
+
+impl Drop for GuestWrite {
+    fn drop(&mut self) {
+        self.shared.drop_later(self.generation, self.handle);
+    }
+}
