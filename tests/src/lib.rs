@@ -161,6 +161,8 @@ pub mod backends {
         let f = crate::Fixtures::load().ssh;
         let url = crate::sshd::url(&f, f.port);
         Box::new(crate::sshd::connect(&url, crate::sshd::fixture_options(&f)).await)
+    }
+
     /// `local://` in the path-rewrite guest.
     pub async fn local_path_rewrite() -> Box<dyn Backend> {
         super::guests::path_rewrite(local().await).await
