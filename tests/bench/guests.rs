@@ -100,6 +100,8 @@ async fn main() {
         sizes.stats,
         "call",
     );
+    let ps = stats(plain.as_ref(), "/bench/guest.bin", sizes.stats).await;
+    row("  same, no symlink check", bs, ps, sizes.stats, "call");
     let be = execs(bare.as_ref(), sizes.execs).await;
     let ge = execs(stack.as_ref(), sizes.execs).await;
     row(

@@ -484,6 +484,15 @@ mod sandbox_test {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hoarding_handles_stops_at_the_handle_limit() {
+        let limits = Limits {
+            handles: 40,
+            ..Limits::default()
+        };
+        misbehave_then_recover(limits, ".sandbox-hoard", ErrorCode::Io, "40 handles").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_trap_is_an_error_for_that_call() {
         misbehave_then_recover(
             Limits::default(),

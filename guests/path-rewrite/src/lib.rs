@@ -31,7 +31,7 @@ mod mapping;
 
 use std::sync::OnceLock;
 
-use remote_guest_kit::path::{Link, absolute, resolve};
+use remote_guest_kit::path::{Link, absolute, resolve_below};
 use remote_guest_kit::{Access, Error, ErrorCode, Layer, LazyFiles, LowerClient, error};
 
 pub use mapping::Mappings;
@@ -50,7 +50,7 @@ impl PathRewrite {
         follow: bool,
     ) -> Result<String, Error> {
         let m = &self.0;
-        let real = m.to_real(path).ok_or_else(|| {
+        let (root, rest) = m.split_real(path).ok_or_else(|| {
             error(
                 ErrorCode::AccessDenied,
                 op,
@@ -61,8 +61,16 @@ impl PathRewrite {
                 ),
             )
         })?;
+        let real = if root == "/" && !rest.is_empty() {
+            rest.clone()
+        } else {
+            format!("{root}{rest}")
+        };
         if let (true, Some(files)) = (m.check_symlinks, files) {
-            let resolved = resolve(&real, follow, |p| Link::from_readlink(files.readlink(p)))?;
+            // The configured real root is trusted; every component below it is checked.
+            let resolved = resolve_below(root, &rest, follow, |p| {
+                Link::from_readlink(files.readlink(p))
+            })?;
             if !m.inside_real(&resolved) {
                 return Err(error(
                     ErrorCode::AccessDenied,

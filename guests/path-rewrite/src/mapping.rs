@@ -100,6 +100,15 @@ impl Mappings {
             .find_map(|m| below(&abs, &m.virt).map(|rest| join(&m.real, rest)))
     }
 
+    /// The real root and the rest below it for a virtual path (absolute or relative to the
+    /// workdir), or `None` outside every mapping.
+    pub fn split_real(&self, path: &str) -> Option<(&str, String)> {
+        let abs = absolute(&self.workdir, path);
+        self.by_virtual
+            .iter()
+            .find_map(|m| below(&abs, &m.virt).map(|rest| (m.real.as_str(), rest.to_string())))
+    }
+
     /// The virtual path of a real one, or `None` outside every mapping.
     pub fn to_virtual(&self, real: &str) -> Option<String> {
         let abs = absolute("/", real);

@@ -1,6 +1,7 @@
 //! A test guest that misbehaves on request, so the host's limits can be shown to hold: a path
 //! argument ending in `/.sandbox-loop` spins forever, `/.sandbox-grow` allocates memory until
-//! the host refuses, and `/.sandbox-trap` executes `unreachable`. Every other call passes
+//! the host refuses, `/.sandbox-hoard` opens `/dev/null` below until the host refuses another
+//! handle, and `/.sandbox-trap` executes `unreachable`. Every other call passes
 //! through, so the same instance shows that the next call works. Configuration: `{}`.
 
 use std::sync::OnceLock;
@@ -13,7 +14,13 @@ use remote_guest_kit::{Access, Error, Layer, LazyFiles, LowerClient};
 pub struct Misbehave;
 
 /// Does what the path asks for.
-fn misbehave(path: &str) {
+fn misbehave(files: &LowerClient, path: &str) -> Result<(), Error> {
+    if path.ends_with("/.sandbox-hoard") {
+        let mut hoard = Vec::new();
+        loop {
+            hoard.push(files.open("/dev/null")?);
+        }
+    }
     if path.ends_with("/.sandbox-loop") {
         let mut n = 0u64;
         loop {
@@ -30,6 +37,7 @@ fn misbehave(path: &str) {
     if path.ends_with("/.sandbox-trap") {
         std::process::abort();
     }
+    Ok(())
 }
 
 impl Layer for Misbehave {
@@ -63,8 +71,14 @@ impl Layer for Misbehave {
         Ok(Some((name.to_string(), value.to_string())))
     }
 
-    fn path_in(&self, _: &LowerClient, _: &str, path: &str, _: Access) -> Result<String, Error> {
-        misbehave(path);
+    fn path_in(
+        &self,
+        files: &LowerClient,
+        _: &str,
+        path: &str,
+        _: Access,
+    ) -> Result<String, Error> {
+        misbehave(files, path)?;
         Ok(path.to_string())
     }
 

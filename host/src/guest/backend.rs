@@ -24,7 +24,7 @@ impl Host for GuestCtx {
                 "this guest was given no backend below it",
             )
         })?;
-        Ok(self.table.push(BelowBackend(below))?)
+        Ok(self.push_handle(BelowBackend(below))?)
     }
 }
 
@@ -84,12 +84,12 @@ impl HostBackend for GuestCtx {
         b: Resource<BelowBackend>,
     ) -> HostResult<Resource<BelowSession>> {
         let session = self.backend(&b)?.new_session().await?;
-        Ok(self.table.push(BelowSession(session))?)
+        Ok(self.push_handle(BelowSession(session))?)
     }
 
     async fn files(&mut self, b: Resource<BelowBackend>) -> HostResult<Resource<BelowClient>> {
         let client = self.backend(&b)?.files().await?;
-        Ok(self.table.push(BelowClient(client))?)
+        Ok(self.push_handle(BelowClient(client))?)
     }
 
     async fn upload_agent(
@@ -115,7 +115,7 @@ impl HostBackend for GuestCtx {
 
     async fn drop(&mut self, b: Resource<BelowBackend>) -> wasmtime::Result<()> {
         // Handles share the one backend below; closing it is the owner's job, not a guest's drop.
-        self.table.delete(b)?;
+        self.delete_handle(b)?;
         Ok(())
     }
 }

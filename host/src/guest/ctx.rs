@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -24,6 +24,34 @@ pub struct GuestCtx {
     pub(crate) below: Option<Arc<dyn Backend>>,
     pub(crate) name: String,
     pub(crate) log: LogSink,
+    handles: usize,
+    max_handles: usize,
+}
+
+impl GuestCtx {
+    /// Hands the guest a handle of the layer below, within its limit (else a trap).
+    pub(crate) fn push_handle<T: Send + 'static>(
+        &mut self,
+        value: T,
+    ) -> wasmtime::Result<Resource<T>> {
+        if self.handles >= self.max_handles {
+            wasmtime::bail!(
+                "guest {} already holds {} handles of the layer below, its limit",
+                self.name,
+                self.max_handles
+            );
+        }
+        let r = self.table.push(value)?;
+        self.handles += 1;
+        Ok(r)
+    }
+
+    /// Takes back a handle the guest dropped.
+    pub(crate) fn delete_handle<T: 'static>(&mut self, r: Resource<T>) -> wasmtime::Result<T> {
+        let value = self.table.delete(r)?;
+        self.handles -= 1;
+        Ok(value)
+    }
 }
 
 impl std::fmt::Debug for GuestCtx {
@@ -125,6 +153,8 @@ impl GuestCtxBuilder {
             below: self.below,
             name: self.name,
             log: self.log,
+            handles: 0,
+            max_handles: self.limits.handles,
         }
     }
 }

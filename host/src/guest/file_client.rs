@@ -36,7 +36,7 @@ impl HostClient for GuestCtx {
         path: String,
     ) -> HostResult<Resource<BelowRead>> {
         let f = self.client(&c)?.open(&path).await?;
-        Ok(self.table.push(BelowRead(Arc::new(Mutex::new(f))))?)
+        Ok(self.push_handle(BelowRead(Arc::new(Mutex::new(f))))?)
     }
 
     async fn create(
@@ -45,7 +45,7 @@ impl HostClient for GuestCtx {
         path: String,
     ) -> HostResult<Resource<BelowWrite>> {
         let f = self.client(&c)?.create(&path).await?;
-        Ok(self.table.push(BelowWrite(Arc::new(Mutex::new(f))))?)
+        Ok(self.push_handle(BelowWrite(Arc::new(Mutex::new(f))))?)
     }
 
     async fn open_file(
@@ -59,7 +59,7 @@ impl HostClient for GuestCtx {
             .client(&c)?
             .open_file(&path, flags.into(), mode)
             .await?;
-        Ok(self.table.push(BelowWrite(Arc::new(Mutex::new(f))))?)
+        Ok(self.push_handle(BelowWrite(Arc::new(Mutex::new(f))))?)
     }
 
     async fn stat(&mut self, c: Resource<BelowClient>, path: String) -> HostResult<FileStat> {
@@ -167,7 +167,7 @@ impl HostClient for GuestCtx {
     }
 
     async fn drop(&mut self, c: Resource<BelowClient>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
+        self.delete_handle(c)?;
         Ok(())
     }
 }
@@ -209,7 +209,7 @@ impl HostReadHandle for GuestCtx {
     }
 
     async fn drop(&mut self, h: Resource<BelowRead>) -> wasmtime::Result<()> {
-        let f = self.table.delete(h)?;
+        let f = self.delete_handle(h)?;
         let _ = f.0.lock().await.close().await;
         Ok(())
     }
@@ -281,7 +281,7 @@ impl HostWriteHandle for GuestCtx {
     }
 
     async fn drop(&mut self, h: Resource<BelowWrite>) -> wasmtime::Result<()> {
-        let f = self.table.delete(h)?;
+        let f = self.delete_handle(h)?;
         let _ = f.0.lock().await.close().await;
         Ok(())
     }

@@ -9,7 +9,8 @@
 //!   whenever the guest returns from a host call, so a command that runs for an hour under
 //!   `session.wait` is not cut short: only time inside the guest counts.
 //! - Host allocations a guest can cause are capped where the host allocates: reads by
-//!   `MAX_READ`, stream buffers at 64 KiB, log lines at 4 KiB.
+//!   `MAX_READ`, stream buffers at 64 KiB, log lines at 4 KiB, and the handles of the layer below
+//!   it may hold (going past traps).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -29,6 +30,9 @@ pub struct Limits {
     pub instances: usize,
     /// Elements per table.
     pub table_elements: usize,
+    /// Handles of the layer below (backends, sessions, clients, files) a guest may hold at once:
+    /// each can pin a process, a file descriptor or a connection on the host.
+    pub handles: usize,
     /// Fuel (about one unit per wasm instruction) per call; `None` meters nothing.
     pub fuel: Option<u64>,
     /// Time in guest code per call; `None` bounds nothing.
@@ -44,6 +48,7 @@ impl Default for Limits {
             memory: 256 << 20,
             instances: 32,
             table_elements: 100_000,
+            handles: 4096,
             fuel: None,
             time: Some(Duration::from_secs(2)),
         }

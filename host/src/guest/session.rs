@@ -54,7 +54,7 @@ impl HostSession for GuestCtx {
     }
 
     async fn drop(&mut self, s: Resource<BelowSession>) -> wasmtime::Result<()> {
-        let mut session = self.table.delete(s)?;
+        let mut session = self.delete_handle(s)?;
         // Dropping without close closes, ignoring errors (the WIT's rule for every layer).
         let _ = session.0.close().await;
         Ok(())

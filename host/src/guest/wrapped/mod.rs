@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::TryFutureExt as _;
 
 use super::instance::{Shared, State, call};
 use crate::backend::Backend;
@@ -133,8 +134,6 @@ async fn identity(state: &mut State, shared: &Shared) -> Result<Known> {
         last_err: None,
     })
 }
-
-use futures::TryFutureExt as _;
 
 #[async_trait]
 impl Backend for GuestBackend {
