@@ -110,6 +110,47 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_key_type_known_hosts_holds_is_negotiated_first() {
+    let f = Fixtures::load().ssh;
+    let dir = TempDir::new("keytypes");
+    let ecdsa = dir.join("ssh_host_ecdsa_key");
+    remote_tests::sshd::run(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
+            .arg(&ecdsa),
+    );
+    let fixture_conf = std::fs::read_to_string(&f.sshd_config).unwrap_or_default();
+    let ed25519 = fixture_conf
+        .lines()
+        .find(|l| l.starts_with("HostKey "))
+        .unwrap_or_else(|| panic!("no HostKey in {}", f.sshd_config.display()))
+        .to_string();
+    let ecdsa_line = format!("HostKey {}", ecdsa.display());
+    // The server has both keys; known_hosts vouches only for the ECDSA one, which is not our
+    // first choice.
+    let sshd = Sshd::start(&f, &[&ed25519, &ecdsa_line]);
+    let public = std::fs::read_to_string(dir.join("ssh_host_ecdsa_key.pub")).unwrap_or_default();
+    let mut fields = public.split_whitespace();
+    let kh = dir.join("known_hosts");
+    std::fs::write(
+        &kh,
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            sshd.port,
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or("")
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let opts = SshOptions {
+        known_hosts: vec![kh],
+        ..fixture_options(&f)
+    };
+    let b = connect(&url(&f, sshd.port), opts).await;
+    assert!(b.is_connected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_or_missing_keys_fail_naming_what_was_tried() {
     let f = Fixtures::load().ssh;
     let dir = TempDir::new("wrongkey");
