@@ -6,7 +6,7 @@
 //!
 //! 1. exec latency of `true` on a warm connection vs `ssh` through a warm ControlMaster;
 //! 2. a 1 GiB download and upload vs `sftp` and `scp` (both through the same ControlMaster, so
-//!    no side pays for a handshake), the median of three interleaved rounds;
+//!    no side pays for a handshake), the median of five interleaved rounds;
 //! 3. 1000 stats and a 1000-entry listing vs an `sftp` batch (`ls -l` of each file, of the dir);
 //! 4. 64 concurrent sessions × 20 execs (OpenSSH through its ControlMaster, which multiplexes
 //!    on one connection and so meets the server's MaxSessions).
@@ -35,7 +35,7 @@ const EXECS_PER_SESSION: usize = 20;
 /// Bytes per read or write call of our transfers: the most one call may move.
 const CHUNK: u64 = remote_host::file_client::MAX_READ;
 /// Timed rounds of each transfer; the median is reported.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// The longest any one external command may run.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 

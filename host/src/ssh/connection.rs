@@ -23,8 +23,9 @@ const WINDOW: u32 = 8 << 20;
 /// The largest packet SSH allows a peer to send us; bigger packets mean fewer per-packet costs.
 const MAX_PACKET: u32 = 65535;
 
-/// Messages buffered per channel before the connection waits for the channel's reader.
-const CHANNEL_BUFFER: usize = 256;
+/// Messages (up to a packet each, 32 KiB from OpenSSH) buffered per channel before the
+/// connection waits for the channel's reader: bounds the memory a slow reader can pin.
+const CHANNEL_BUFFER: usize = 64;
 
 /// Ciphers in our order of preference: AES-GCM first because it runs on the CPU's AES
 /// instructions and is the fastest here; ChaCha20 for peers without it.
