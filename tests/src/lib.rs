@@ -10,6 +10,7 @@
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
+//! - [`soak`]: a bounded load soak over several backends with leak checks.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 
 pub mod fault_proxy;
 pub mod sftp_server;
+pub mod soak;
 pub mod sshd;
 
 use remote_host::Backend;

@@ -24,6 +24,12 @@ pub use runner::{
     run_suite,
 };
 
+/// Helpers the scenarios use that are useful to other test code too (load tests, benchmarks).
+pub mod support {
+    pub use super::check::pattern;
+    pub use super::sessions::{Output, run};
+}
+
 /// Every scenario, under the name the suite reports it by.
 pub mod cases {
     pub use super::files::*;
