@@ -276,3 +276,65 @@ fn conformance_reports_every_case_and_demo_runs() {
         assert!(demo.contains(part), "{demo}");
     }
 }
+
+/// The loopback sshd that `tests/fixtures/setup.sh` describes in its fixtures.json.
+fn ssh_fixture() -> serde_json::Value {
+    let path = std::env::var("REMOTE_FIXTURES")
+        .unwrap_or_else(|_| "/var/tmp/remote-test-fixtures/fixtures.json".into());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("test fixtures are missing ({path}: {e}); run tests/fixtures/setup.sh or tests/run")
+    });
+    let all: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    all["ssh"].clone()
+}
+
+#[test]
+fn ssh_flags_choose_key_known_hosts_and_policy() {
+    let f = ssh_fixture();
+    let s = |k: &str| {
+        f[k].as_str()
+            .unwrap_or_else(|| panic!("fixtures.json: ssh.{k}"))
+            .to_string()
+    };
+    let dest = format!("ssh://{}@{}:{}", s("user"), s("host"), f["port"]);
+    let (identity, known_hosts) = (s("identity"), s("known_hosts"));
+    let flags = [
+        "--ssh-config",
+        "none",
+        "-i",
+        identity.as_str(),
+        "--known-hosts",
+        known_hosts.as_str(),
+    ];
+    let mut args = flags.to_vec();
+    args.extend(["exec", "-e", "X=a 'b'", &dest, "--", "echo \"$X\"; exit 5"]);
+    let out = remote(&args, b"");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a 'b'\n");
+
+    let mut args = flags.to_vec();
+    args[5] = "/dev/null";
+    args.extend(["platform", &dest]);
+    let out = remote(&args, b"");
+    assert_eq!(out.status.code(), Some(255));
+    let err = text(&out.stderr);
+    assert!(err.contains(&s("host_key_fingerprint")), "{err}");
+    assert!(
+        err.contains("--strict-host-key-checking accept-new"),
+        "{err}"
+    );
+
+    let out = remote(
+        &["--strict-host-key-checking", "maybe", "platform", &dest],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(text(&out.stderr).contains("accept-new"), "lists the values");
+    let out = remote(
+        &["--ssh-config", "/nonexistent/config", "platform", &dest],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(255));
+    assert!(text(&out.stderr).contains("/nonexistent/config"));
+}

@@ -6,7 +6,7 @@
 //!
 //! 1. exec latency of `true` on a warm connection vs `ssh` through a warm ControlMaster;
 //! 2. a 1 GiB download and upload vs `sftp` and `scp` (both through the same ControlMaster, so
-//!    no side pays for a handshake);
+//!    no side pays for a handshake), the median of five interleaved rounds;
 //! 3. 1000 stats and a 1000-entry listing vs an `sftp` batch (`ls -l` of each file, of the dir);
 //! 4. 64 concurrent sessions × 20 execs (OpenSSH through its ControlMaster, which multiplexes
 //!    on one connection and so meets the server's MaxSessions).
@@ -32,8 +32,10 @@ const ENTRIES: usize = 1000;
 /// Sessions at once, and execs each, for the concurrency row.
 const SESSIONS: usize = 64;
 const EXECS_PER_SESSION: usize = 20;
-/// Bytes per read or write call of our transfers.
-const CHUNK: u64 = 4 << 20;
+/// Bytes per read or write call of our transfers: the most one call may move.
+const CHUNK: u64 = remote_host::file_client::MAX_READ;
+/// Timed rounds of each transfer; the median is reported.
+const ROUNDS: usize = 5;
 /// The longest any one external command may run.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 
@@ -86,6 +88,11 @@ fn run(cmd: &mut Command) -> bool {
 
 fn must(ok: bool, what: &str) {
     assert!(ok, "{what} failed");
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
@@ -295,8 +302,6 @@ async fn main() {
         download(files.as_ref(), &remote_src, &sink).await.ok() == Some(bytes),
         "warm-up download",
     );
-    let (ours_down, got) = timed_async(download(files.as_ref(), &remote_src, &sink)).await;
-    must(got.ok() == Some(bytes), "our download");
     let batch = local.join("batch");
     let sftp_batch = |line: String| {
         std::fs::write(&batch, line).unwrap_or_else(|e| panic!("{e}"));
@@ -304,47 +309,57 @@ async fn main() {
         c.arg("-b").arg(&batch).arg(&peer.host);
         c
     };
-    let (sftp_down, ok) = timed(|| {
-        run(&mut sftp_batch(format!(
-            "get {} {}\n",
-            remote_src,
-            sink.display()
-        )))
-    });
-    must(ok, "sftp get");
-    let (scp_down, ok) = timed(|| {
-        run(peer
-            .tool("scp")
-            .arg(format!("{}:{}", peer.host, remote_src))
-            .arg(&sink))
-    });
-    must(ok, "scp download");
     let up_ours = format!("{}/ours", up.display());
-    let (ours_up, sent) = timed_async(upload(files.as_ref(), &sink, &up_ours)).await;
-    must(sent.ok() == Some(bytes), "our upload");
-    files
-        .remove(&up_ours)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     let up_sftp = format!("{}/sftp", up.display());
-    let (sftp_up, ok) = timed(|| {
-        run(&mut sftp_batch(format!(
-            "put {} {}\n",
-            sink.display(),
-            up_sftp
-        )))
-    });
-    must(ok, "sftp put");
-    let _ = std::fs::remove_file(&up_sftp);
     let up_scp = format!("{}/scp", up.display());
-    let (scp_up, ok) = timed(|| {
-        run(peer
-            .tool("scp")
-            .arg(&sink)
-            .arg(format!("{}:{}", peer.host, up_scp)))
-    });
-    must(ok, "scp upload");
-    let _ = std::fs::remove_file(&up_scp);
+    // Rounds interleave the contenders so a busy moment of the machine hits all of them.
+    let mut t: [Vec<Duration>; 6] = Default::default();
+    for _ in 0..ROUNDS {
+        let (d, got) = timed_async(download(files.as_ref(), &remote_src, &sink)).await;
+        must(got.ok() == Some(bytes), "our download");
+        t[0].push(d);
+        let (d, ok) = timed(|| {
+            run(&mut sftp_batch(format!(
+                "get {} {}\n",
+                remote_src,
+                sink.display()
+            )))
+        });
+        must(ok, "sftp get");
+        t[1].push(d);
+        let (d, ok) = timed(|| {
+            run(peer
+                .tool("scp")
+                .arg(format!("{}:{}", peer.host, remote_src))
+                .arg(&sink))
+        });
+        must(ok, "scp download");
+        t[2].push(d);
+        let (d, sent) = timed_async(upload(files.as_ref(), &sink, &up_ours)).await;
+        must(sent.ok() == Some(bytes), "our upload");
+        t[3].push(d);
+        let _ = std::fs::remove_file(&up_ours);
+        let (d, ok) = timed(|| {
+            run(&mut sftp_batch(format!(
+                "put {} {}\n",
+                sink.display(),
+                up_sftp
+            )))
+        });
+        must(ok, "sftp put");
+        t[4].push(d);
+        let _ = std::fs::remove_file(&up_sftp);
+        let (d, ok) = timed(|| {
+            run(peer
+                .tool("scp")
+                .arg(&sink)
+                .arg(format!("{}:{}", peer.host, up_scp)))
+        });
+        must(ok, "scp upload");
+        t[5].push(d);
+        let _ = std::fs::remove_file(&up_scp);
+    }
+    let [ours_down, sftp_down, scp_down, ours_up, sftp_up, scp_up] = t.map(median);
     let _ = std::fs::remove_file(&data);
     rows.push(row(
         &format!("download {mb} MiB"),

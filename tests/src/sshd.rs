@@ -222,28 +222,116 @@ impl Sshd {
     }
 
     /// Sends `signal` (e.g. `-KILL`, `-STOP`) to every process under the listener.
+    ///
+    /// The processes are frozen first, until no new one appears: a connection's monitor may be
+    /// forking its post-authentication child at this very moment, and a child forked after the
+    /// listing would outlive its killed parent, holding the connection open.
     pub fn signal_connections(&self, signal: &str) {
-        for pid in descendants(self.child.id()) {
-            // A process may have exited since the listing; that is fine.
-            let _ = Command::new("kill")
-                .arg(signal)
-                .arg(pid.to_string())
-                .stderr(Stdio::null())
-                .status();
+        let frozen = freeze_tree(self.child.id());
+        for pid in &frozen {
+            send(pid, signal);
+        }
+        if signal != "-STOP" {
+            for pid in &frozen {
+                send(pid, "-CONT");
+            }
         }
     }
 
     /// Stops the server and every connection process, as `systemctl stop ssh` would.
     pub fn stop(&mut self) {
+        send(&self.child.id(), "-STOP");
         self.signal_connections("-KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+/// Sends a signal with kill(1); a process that has exited since it was listed is fine.
+fn send(pid: &u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(signal)
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// SIGSTOPs every process below `root` until a listing finds no new one; returns them.
+fn freeze_tree(root: u32) -> Vec<u32> {
+    let mut frozen: Vec<u32> = Vec::new();
+    for _ in 0..50 {
+        let fresh: Vec<u32> = descendants(root)
+            .into_iter()
+            .filter(|p| !frozen.contains(p))
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for pid in fresh {
+            send(&pid, "-STOP");
+            frozen.push(pid);
+        }
+    }
+    frozen
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// An `ssh-agent` of our own on a socket in a temporary directory, killed on drop.
+#[derive(Debug)]
+pub struct Agent {
+    child: Child,
+    /// The agent's socket (what `SSH_AUTH_SOCK` would name).
+    pub socket: PathBuf,
+    _dir: TempDir,
+}
+
+impl Agent {
+    /// Starts an agent holding the keys at `keys`.
+    pub fn start(keys: &[&Path]) -> Agent {
+        let dir = TempDir::new("agent");
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start ssh-agent: {e}"));
+        let agent = Agent {
+            child,
+            socket,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + START_WAIT;
+        while !agent.socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not create {} within {START_WAIT:?}",
+                agent.socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for key in keys {
+            run(Command::new("ssh-add")
+                .arg("-q")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &agent.socket));
+        }
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -43,10 +43,7 @@ impl Tried {
 }
 
 fn method_names(m: &MethodSet) -> String {
-    m.iter()
-        .map(|k| <&str>::from(k))
-        .collect::<Vec<_>>()
-        .join(",")
+    m.iter().map(<&str>::from).collect::<Vec<_>>().join(",")
 }
 
 /// Authenticates `ep.user` on a fresh connection, or fails with `access-denied` listing every

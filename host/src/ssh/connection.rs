@@ -23,8 +23,9 @@ const WINDOW: u32 = 8 << 20;
 /// The largest packet SSH allows a peer to send us; bigger packets mean fewer per-packet costs.
 const MAX_PACKET: u32 = 65535;
 
-/// Messages buffered per channel before the connection waits for the channel's reader.
-const CHANNEL_BUFFER: usize = 256;
+/// Messages (up to a packet each, 32 KiB from OpenSSH) buffered per channel before the
+/// connection waits for the channel's reader: bounds the memory a slow reader can pin.
+const CHANNEL_BUFFER: usize = 64;
 
 /// Ciphers in our order of preference: AES-GCM first because it runs on the CPU's AES
 /// instructions and is the fastest here; ChaCha20 for peers without it.
@@ -148,7 +149,11 @@ impl Conn {
     }
 }
 
-fn client_config(route: &Route) -> Arc<client::Config> {
+/// The client configuration for one hop: host-key types known for it come first.
+fn client_config(route: &Route, ep: &Endpoint) -> Arc<client::Config> {
+    let keys = ep
+        .host_keys
+        .preferred_algorithms(&ep.key_name, &Preferred::DEFAULT.key);
     Arc::new(client::Config {
         window_size: WINDOW,
         maximum_packet_size: MAX_PACKET,
@@ -157,6 +162,7 @@ fn client_config(route: &Route) -> Arc<client::Config> {
         keepalive_max: usize::try_from(route.keep_alive_max).unwrap_or(usize::MAX),
         nodelay: true,
         preferred: Preferred {
+            key: Cow::Owned(keys),
             cipher: Cow::Borrowed(CIPHERS),
             ..Preferred::default()
         },
@@ -168,11 +174,11 @@ fn client_config(route: &Route) -> Arc<client::Config> {
 /// channel, then the target. Each hop's TCP connect and handshake is bounded by the route's
 /// connect timeout; authentication is not, since it may wait for the user's passphrase.
 pub(crate) async fn dial(route: &Route, id: u64) -> Result<Conn> {
-    let config = client_config(route);
     let mut handles: Vec<Handle<Client>> = Vec::new();
     let mut lost = Arc::new(Mutex::new(None));
     for ep in route.jumps.iter().chain(std::iter::once(&route.target)) {
         lost = Arc::new(Mutex::new(None));
+        let config = client_config(route, ep);
         let client = Client {
             key_name: ep.key_name.clone(),
             host_keys: ep.host_keys.clone(),

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use data_encoding::BASE64;
 use hmac::{Hmac, KeyInit, Mac};
-use russh::keys::{HashAlg, PublicKey};
+use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -142,36 +142,43 @@ impl HostKeyPolicy {
         self.user_files.iter().chain(&self.global_files)
     }
 
-    fn verdict(&self, name: &str, key: &PublicKey) -> Verdict {
-        let mut changed = None;
-        let mut cert_authority = false;
-        let mut known = false;
+    /// Every usable line of every file that names `name`, in file order.
+    fn entries_for(&self, name: &str) -> Vec<Entry> {
+        let mut out = Vec::new();
         for file in self.files() {
             let Ok(text) = std::fs::read_to_string(file) else {
                 continue;
             };
             for (i, line) in text.lines().enumerate() {
                 let origin = format!("{}:{}", file.display(), i + 1);
-                let Some(entry) = parse_line(line, origin) else {
-                    continue;
-                };
-                if !hosts_match(&entry.hosts, name) {
-                    continue;
+                if let Some(entry) = parse_line(line, origin)
+                    && hosts_match(&entry.hosts, name)
+                {
+                    out.push(entry);
                 }
-                let same = entry.key.key_data() == key.key_data();
-                match entry.marker {
-                    Marker::Revoked if same => return Verdict::Revoked(entry.origin),
-                    Marker::Revoked => {}
-                    Marker::CertAuthority => cert_authority = true,
-                    Marker::None if same => known = true,
-                    Marker::None if entry.key.algorithm() == key.algorithm() => {
-                        changed.get_or_insert(Verdict::Changed {
-                            origin: entry.origin,
-                            recorded: entry.key.fingerprint(HashAlg::Sha256).to_string(),
-                        });
-                    }
-                    Marker::None => {}
+            }
+        }
+        out
+    }
+
+    fn verdict(&self, name: &str, key: &PublicKey) -> Verdict {
+        let mut changed = None;
+        let mut cert_authority = false;
+        let mut known = false;
+        for entry in self.entries_for(name) {
+            let same = entry.key.key_data() == key.key_data();
+            match entry.marker {
+                Marker::Revoked if same => return Verdict::Revoked(entry.origin),
+                Marker::Revoked => {}
+                Marker::CertAuthority => cert_authority = true,
+                Marker::None if same => known = true,
+                Marker::None if entry.key.algorithm() == key.algorithm() => {
+                    changed.get_or_insert(Verdict::Changed {
+                        origin: entry.origin,
+                        recorded: entry.key.fingerprint(HashAlg::Sha256).to_string(),
+                    });
                 }
+                Marker::None => {}
             }
         }
         if known {
@@ -179,6 +186,27 @@ impl HostKeyPolicy {
         } else {
             changed.unwrap_or(Verdict::Unknown { cert_authority })
         }
+    }
+
+    /// `algorithms` (our preference order) with the types known_hosts already holds for `name`
+    /// moved to the front, as OpenSSH orders `HostKeyAlgorithms`: a server with several host
+    /// keys then shows the one we can verify, instead of one we would have to call unknown.
+    pub fn preferred_algorithms(&self, name: &str, algorithms: &[Algorithm]) -> Vec<Algorithm> {
+        let known: Vec<Algorithm> = self
+            .entries_for(name)
+            .into_iter()
+            .filter(|e| e.marker == Marker::None)
+            .map(|e| e.key.algorithm())
+            .collect();
+        let is_known = |a: &Algorithm| {
+            known
+                .iter()
+                .any(|k| k == a || (k.clone().is_rsa() && a.clone().is_rsa()))
+        };
+        let (mut first, rest): (Vec<Algorithm>, Vec<Algorithm>) =
+            algorithms.iter().cloned().partition(is_known);
+        first.extend(rest);
+        first
     }
 
     /// Accepts or refuses `key` presented by the host recorded as `name` (see
@@ -302,6 +330,13 @@ mod tests {
 
     const KEY_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIL7ih64ikMU00yKhP0zFi/XWc8hhuzbV1EcFScfP4PGo";
     const KEY_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIIjhMfakUDaTQVnwSDa8+1zmU4FCQQkL9rNdWgHydjx7";
+    const RSA: &str = concat!(
+        "AAAAB3NzaC1yc2EAAAADAQABAAABAQC2N0MWyH6SPbguMLWg/O8rH/VA8YK2Fn09Qv52qRS4xnYNU/8w",
+        "axp/Lx7R/D8aGefOgyz9EN4yVFlG5MCMxBjmorfIj8df9Wzzde7CypaDtICwN64MOXPVNKO4m3VEeWp6",
+        "rimwho9097Q7i1msX+2d7DvQ+kPtjx1kWOc52ihFvkN/JqvcXFHiz/JZ2xfOD5k2c+0WPO5bRXW7seek",
+        "1A4dmje++TGjgLFOqcsFVhRsZTkL+pKPaOhVXx8P0KmS5Fco4xdMv3Kvz0xov/HoKkfvKSJcY1oi+oh2",
+        "ofducb73OK2AdAOsFZLU1ZiO79Th+WczbpL7/XW0gVv+hRGXtxNT",
+    );
 
     fn key(b64: &str) -> PublicKey {
         russh::keys::parse_public_key_base64(b64).unwrap_or_else(|e| panic!("{e}"))
@@ -411,6 +446,23 @@ mod tests {
         recorded.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(text, format!("[h]:2200 ssh-ed25519 {KEY_A}\n"));
         again.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn known_key_types_are_preferred() {
+        let (p, dir) = policy(
+            &format!("web ssh-ed25519 {KEY_A}\nrsa-host ssh-rsa {RSA}\n"),
+            StrictHostKeyChecking::Yes,
+        );
+        let ours = russh::Preferred::DEFAULT.key.to_vec();
+        let web = p.preferred_algorithms("web", &ours);
+        let rsa = p.preferred_algorithms("rsa-host", &ours);
+        let other = p.preferred_algorithms("other", &ours);
+        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(web[0], Algorithm::Ed25519);
+        assert!(rsa[..3].iter().all(|a| a.clone().is_rsa()), "{rsa:?}");
+        assert_eq!(other, ours);
+        assert_eq!(rsa.len(), ours.len());
     }
 
     #[test]

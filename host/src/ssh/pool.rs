@@ -137,7 +137,8 @@ impl Pool {
     }
 
     pub fn is_connected(&self) -> bool {
-        !self.state().closed && !self.live().is_empty()
+        let closed = self.state().closed;
+        !closed && !self.live().is_empty()
     }
 
     pub fn last_err(&self) -> Option<Error> {
@@ -203,22 +204,22 @@ impl Pool {
                 ),
             ));
         }
-        if let Some(at) = self.state().retry_at {
-            let now = Instant::now();
-            if at > now {
-                let last = self.state().last_err.clone();
-                return Err(Error::new(
-                    ErrorCode::ConnectionLost,
-                    "reconnect",
-                    &self.target,
-                    format!(
-                        "waiting {:.1} s before the next attempt after {} failed; last error: {}",
-                        (at - now).as_secs_f64(),
-                        self.state().failures,
-                        last.map_or_else(|| "none".to_string(), |e| e.to_string())
-                    ),
-                ));
-            }
+        let (retry_at, failures, last) = {
+            let st = self.state();
+            (st.retry_at, st.failures, st.last_err.clone())
+        };
+        let now = Instant::now();
+        if let Some(at) = retry_at.filter(|at| *at > now) {
+            return Err(Error::new(
+                ErrorCode::ConnectionLost,
+                "reconnect",
+                &self.target,
+                format!(
+                    "waiting {:.1} s before the next attempt after {failures} failed; last                      error: {}",
+                    (at - now).as_secs_f64(),
+                    last.map_or_else(|| "none".to_string(), |e| e.to_string())
+                ),
+            ));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         match dial(&self.route, id).await {
