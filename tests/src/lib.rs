@@ -173,6 +173,26 @@ pub mod backends {
         super::guests::policy(local().await, "{}").await
     }
 
+    /// `ssh://` in the path-rewrite guest.
+    pub async fn ssh_path_rewrite() -> Box<dyn Backend> {
+        super::guests::path_rewrite(ssh().await).await
+    }
+
+    /// `ssh://` in the policy guest (allow-all configuration).
+    pub async fn ssh_policy() -> Box<dyn Backend> {
+        super::guests::policy(ssh().await, "{}").await
+    }
+
+    /// `docker://` on a busybox container in the path-rewrite guest.
+    pub async fn docker_path_rewrite() -> Box<dyn Backend> {
+        super::guests::path_rewrite(docker_busybox().await).await
+    }
+
+    /// `docker://` on a busybox container in the policy guest (allow-all configuration).
+    pub async fn docker_policy() -> Box<dyn Backend> {
+        super::guests::policy(docker_busybox().await, "{}").await
+    }
+
     /// `local://` in the path-rewrite guest, itself in the policy guest: a two-guest stack.
     pub async fn local_guest_stack() -> Box<dyn Backend> {
         super::guests::policy(super::guests::path_rewrite(local().await).await, "{}").await

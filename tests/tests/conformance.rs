@@ -30,3 +30,19 @@ remote_host::conformance_cases!(backend_suite!(
     local_guest_stack,
     remote_tests::backends::local_guest_stack
 ));
+remote_host::conformance_cases!(backend_suite!(
+    ssh_path_rewrite,
+    remote_tests::backends::ssh_path_rewrite
+));
+remote_host::conformance_cases!(backend_suite!(
+    ssh_policy,
+    remote_tests::backends::ssh_policy
+));
+remote_host::conformance_cases!(backend_suite!(
+    docker_path_rewrite,
+    remote_tests::backends::docker_path_rewrite
+));
+remote_host::conformance_cases!(backend_suite!(
+    docker_policy,
+    remote_tests::backends::docker_policy
+));

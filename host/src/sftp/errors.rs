@@ -114,7 +114,13 @@ pub(crate) fn map(op: &str, target: &str, err: SftpError) -> Error {
             (ErrorCode::Io, format!("SFTP protocol error: {err}"))
         }
     };
-    Error::new(code, op, target, message).with_source(err)
+    let e = Error::new(code, op, target, message);
+    // A status's own words are the message already; only transport failures have a cause worth
+    // chaining (printing the status again would say the same thing twice).
+    match err {
+        SftpError::Status(_) => e,
+        other => e.with_source(other),
+    }
 }
 
 /// A status of a given code, for tests and callers that get an unexpected packet.

@@ -50,8 +50,26 @@ fn main() {
 }
 
 fn fail(e: &anyhow::Error) -> u8 {
-    eprintln!("remote: error: {e:#}");
+    eprintln!("remote: error: {}", cause_chain(e));
     TOOL_FAILURE
+}
+
+/// The error and its causes joined with `: `, leaving out a cause whose text the message already
+/// holds: our errors carry their cause's words in their own message, so printing every source
+/// would say the same thing twice.
+fn cause_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Parses a destination, connects to it (`ssh://` with the options of the SSH flags) and wraps
