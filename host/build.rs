@@ -11,6 +11,11 @@
 //! A platform is built when its Rust standard library is installed (`rustup target add …`):
 //! amd64 always is after the README's set-up; arm64 links with the toolchain's own `rust-lld`,
 //! so no cross toolchain is needed.
+//!
+//! The compose-resolver guest (`guests/compose-resolver`), which `compose://` runs to pick its
+//! container, is embedded the same way into `compose_resolver.rs`: built for `wasm32-wasip2`
+//! into the directory the guest artifacts crate uses (so the two builds share their output), or,
+//! when that target is not installed, the reason and the fix, which `compose://` reports.
 
 use std::env;
 use std::fmt::Write as _;
@@ -27,7 +32,14 @@ fn main() {
     let manifest =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().expect("host/ has a parent").to_path_buf();
-    for watched in ["agent/src", "agent/Cargo.toml"] {
+    for watched in [
+        "agent/src",
+        "agent/Cargo.toml",
+        "../guests/compose-resolver",
+        "../guests/kit",
+        "../guests/Cargo.lock",
+        "../wit",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             manifest.join(watched).display()
@@ -50,6 +62,11 @@ fn main() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = |triple: &str| {
+        sysroot
+            .as_deref()
+            .is_some_and(|s| s.join("lib/rustlib").join(triple).join("lib").is_dir())
+    };
 
     let mut code = String::from(
         "/// Agents built with this binary: (GOARCH, the static binary).\n\
@@ -62,16 +79,19 @@ fn main() {
     for (arch, triple) in PLATFORMS {
         let how =
             format!("run `rustup target add {triple}`, then rebuild (cargo build -p remote-host)");
-        let installed = sysroot
-            .as_deref()
-            .is_some_and(|s| s.join("lib/rustlib").join(triple).join("lib").is_dir());
-        if !installed {
+        if !installed(triple) {
             let why = format!("the Rust target {triple} is not installed");
             println!("cargo:warning=no remote-agent for linux/{arch}: {why}; {how}");
             writeln!(missing, "    ({arch:?}, {why:?}, {how:?}),").expect("write to a String");
             continue;
         }
-        let binary = build(&workspace, &target_dir, triple);
+        build(
+            &workspace.join("Cargo.toml"),
+            &["-p", "remote-agent", "--profile", "agent"],
+            &target_dir,
+            triple,
+        );
+        let binary = target_dir.join(triple).join("agent").join("remote-agent");
         writeln!(
             code,
             "    ({arch:?}, include_bytes!({:?})),",
@@ -83,7 +103,39 @@ fn main() {
     missing.push_str("];\n");
     code.push_str(&missing);
     std::fs::write(out.join("agents.rs"), code).expect("write agents.rs into OUT_DIR");
+
+    let resolver = if installed(WASM) {
+        let wasm_dir = target_dir.with_file_name("wasm-guests");
+        build(
+            &workspace.join("guests/Cargo.toml"),
+            &["-p", "remote-guest-compose-resolver", "--release"],
+            &wasm_dir,
+            WASM,
+        );
+        let wasm = wasm_dir
+            .join(WASM)
+            .join("release/remote_guest_compose_resolver.wasm");
+        format!("Ok(include_bytes!({:?}))", wasm.display().to_string())
+    } else {
+        let why = format!(
+            "this build has no compose resolver: the Rust target {WASM} was not installed; \
+             run `rustup target add {WASM}`, then rebuild (cargo build -p remote-host)"
+        );
+        println!("cargo:warning={why}");
+        format!("Err({why:?})")
+    };
+    std::fs::write(
+        out.join("compose_resolver.rs"),
+        format!(
+            "/// The compose-resolver component, or why this build has none.\n\
+             pub const COMPOSE_RESOLVER: Result<&[u8], &str> = {resolver};\n"
+        ),
+    )
+    .expect("write compose_resolver.rs into OUT_DIR");
 }
+
+/// The target the guest components are built for.
+const WASM: &str = "wasm32-wasip2";
 
 /// `<target>/remote-agent` beside the profile directories, found from `OUT_DIR`
 /// (`<target>[/<triple>]/<profile>/build/<pkg>/out`), so dev, test and release share one build.
@@ -94,37 +146,35 @@ fn shared_target_dir(out: &Path) -> PathBuf {
         .map_or_else(|| out.join("remote-agent"), |t| t.join("remote-agent"))
 }
 
-/// Runs the nested build and returns the binary's path; fails the build with cargo's output.
-fn build(workspace: &Path, target_dir: &Path, triple: &str) -> PathBuf {
+/// Runs a nested `cargo build --manifest-path <manifest> <what…> --target <triple>`; fails the
+/// build with cargo's output.
+fn build(manifest: &Path, what: &[&str], target_dir: &Path, triple: &str) {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "remote-agent",
-            "--profile",
-            "agent",
-            "--target",
-            triple,
-        ])
+    cmd.arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .args(what)
+        .args(["--target", triple])
         .env("CARGO_TARGET_DIR", target_dir)
-        // The outer build's flags and wrappers (clippy, coverage) are not for the agent.
+        // The outer build's flags and wrappers (clippy, coverage) are not for nested builds.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("RUSTC_WRAPPER");
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET");
     if triple.starts_with("aarch64") {
         // The toolchain's own lld links a static musl binary without a cross compiler.
         cmd.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
     }
     let status = cmd
         .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build remote-agent for {triple}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {what:?} for {triple}: {e}"));
     assert!(
         status.success(),
-        "building remote-agent for {triple} failed ({status}); run: cargo build -p remote-agent --profile agent --target {triple}"
+        "building {what:?} for {triple} failed ({status}); run: cargo build --manifest-path {} {} --target {triple}",
+        manifest.display(),
+        what.join(" ")
     );
-    target_dir.join(triple).join("agent").join("remote-agent")
 }

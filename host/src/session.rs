@@ -48,6 +48,26 @@ pub trait Session: Send + Sync {
     async fn close(&mut self) -> Result<()>;
 }
 
+/// The error for a call that must come before `start` (pipes, `setenv`, a second `start`) on a
+/// session that has started `cmd`. Shared so every backend reports misuse in the same words.
+pub fn already_started(op: &str, cmd: &str) -> crate::error::Error {
+    misuse(op, cmd, "the session has already started")
+}
+
+/// The error for `wait` on a session that was never started.
+pub fn not_started(op: &str) -> crate::error::Error {
+    misuse(op, "", "the session was not started")
+}
+
+/// The error for taking a pipe (`stdin`, `stdout`, `stderr`) twice.
+pub fn pipe_taken(op: &str, target: &str) -> crate::error::Error {
+    misuse(op, target, "the pipe was already taken")
+}
+
+fn misuse(op: &str, target: &str, why: &str) -> crate::error::Error {
+    crate::error::Error::new(crate::error::ErrorCode::InvalidArgument, op, target, why)
+}
+
 /// Checks an environment variable before any backend passes it on: names must be non-empty and
 /// hold no `=` or NUL, values no NUL. Shared so every backend rejects the same inputs.
 pub fn check_env(name: &str, value: &str) -> Result<()> {

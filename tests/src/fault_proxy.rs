@@ -23,10 +23,24 @@ struct Faults {
     latency_us: AtomicU64,
     bytes_per_sec: AtomicU64,
     stalled: AtomicBool,
-    /// Cut a connection once this many bytes crossed it (both directions); 0 = never.
+    /// Cut a connection once this many bytes crossed it (both directions) since the cut was
+    /// set or the connection opened; 0 = never.
     cut_after: AtomicU64,
+    /// Bumped by every `cut_after`, so each connection counts from the moment it was set.
+    cut_generation: AtomicU64,
     dropped: AtomicU64,
+    cuts: AtomicU64,
     connections: AtomicUsize,
+}
+
+/// What one connection has carried, shared by its two directions.
+#[derive(Debug)]
+struct Crossed {
+    /// Bytes both ways since the connection opened.
+    total: AtomicU64,
+    /// The cut generation this connection last saw, and `total` at that moment.
+    generation: AtomicU64,
+    base: AtomicU64,
 }
 
 /// A running proxy; stops (and closes every connection) on drop.
@@ -93,11 +107,24 @@ impl FaultProxy {
         self.faults.stalled.store(stalled, Ordering::SeqCst);
     }
 
-    /// Cuts every connection (both sockets closed) once `bytes` crossed it; `None` = never.
+    /// Cuts the first connection (both sockets closed) that carries `bytes` more, counted from
+    /// now for open connections and from their start for new ones; once, then the cut is spent.
+    /// `None` disarms it.
     pub fn cut_after(&self, bytes: Option<u64>) {
         self.faults
             .cut_after
             .store(bytes.unwrap_or(0), Ordering::SeqCst);
+        self.faults.cut_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether a cut is armed and has not fired yet.
+    pub fn cut_pending(&self) -> bool {
+        self.faults.cut_after.load(Ordering::SeqCst) > 0
+    }
+
+    /// Connections cut so far.
+    pub fn cuts(&self) -> u64 {
+        self.faults.cuts.load(Ordering::SeqCst)
     }
 
     /// Resets every open connection now (TCP RST to both sides).
@@ -132,7 +159,11 @@ async fn relay(
 ) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let crossed = Arc::new(AtomicU64::new(0));
+    let crossed = Arc::new(Crossed {
+        total: AtomicU64::new(0),
+        generation: AtomicU64::new(f.cut_generation.load(Ordering::SeqCst)),
+        base: AtomicU64::new(0),
+    });
     let cut = Arc::new(Notify::new());
     reset.borrow_and_update();
     let reset_now = {
@@ -163,7 +194,7 @@ async fn pump(
     mut from: ReadHalf<'_>,
     mut to: WriteHalf<'_>,
     f: Arc<Faults>,
-    crossed: Arc<AtomicU64>,
+    crossed: Arc<Crossed>,
     cut_signal: Arc<Notify>,
 ) {
     let mut buf = vec![0u8; STEP];
@@ -172,13 +203,25 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let total = crossed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        let before = crossed.total.fetch_add(n as u64, Ordering::SeqCst);
+        let generation = f.cut_generation.load(Ordering::SeqCst);
+        if crossed.generation.swap(generation, Ordering::SeqCst) != generation {
+            crossed.base.store(before, Ordering::SeqCst);
+        }
+        let since = before + n as u64 - crossed.base.load(Ordering::SeqCst);
         let cut = f.cut_after.load(Ordering::SeqCst);
-        if cut > 0 && total > cut {
+        // The first connection past the mark spends the cut; any other goes on.
+        if cut > 0
+            && since > cut
+            && f.cut_after
+                .compare_exchange(cut, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
             // Forward what fits under the limit, then cut both sockets.
-            let keep = usize::try_from(cut.saturating_sub(total - n as u64)).unwrap_or(0);
+            let keep = usize::try_from(cut.saturating_sub(since - n as u64)).unwrap_or(0);
             let _ = to.write_all(&buf[..keep.min(n)]).await;
             let _ = to.shutdown().await;
+            f.cuts.fetch_add(1, Ordering::SeqCst);
             cut_signal.notify_one();
             return;
         }

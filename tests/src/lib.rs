@@ -247,6 +247,21 @@ pub mod guests {
     }
 }
 
+/// The bound on one conformance case (and on closing its backend): a hang fails the test with
+/// its name instead of stalling the run.
+pub const CASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `make` (a backend constructor) bounded by [`CASE_LIMIT`]: a fixture that cannot come up
+/// fails the test with the backend's name.
+pub async fn made(
+    backend: &str,
+    make: impl std::future::Future<Output = Box<dyn Backend>>,
+) -> Box<dyn Backend> {
+    tokio::time::timeout(CASE_LIMIT, make)
+        .await
+        .unwrap_or_else(|_| panic!("the {backend} backend did not start within {CASE_LIMIT:?}"))
+}
+
 /// Runs the named case against `backend` and panics unless it passed. Unsupported counts as a
 /// failure here: backends that may legitimately lack a feature get their own list of exceptions.
 pub async fn check_case(backend: Box<dyn Backend>, name: &str) {
@@ -261,8 +276,16 @@ pub async fn check_case_allowing(backend: Box<dyn Backend>, name: &str, allowed:
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no conformance case named {name}"));
-    let report = run_case(backend.as_ref(), case, &SuiteOptions::default()).await;
-    let closed = backend.close().await;
+    let kind = backend.backend_type();
+    let report = tokio::time::timeout(
+        CASE_LIMIT,
+        run_case(backend.as_ref(), case, &SuiteOptions::default()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} on {kind} did not finish within {CASE_LIMIT:?}"));
+    let closed = tokio::time::timeout(CASE_LIMIT, backend.close())
+        .await
+        .unwrap_or_else(|_| panic!("closing {kind} after {name} took over {CASE_LIMIT:?}"));
     match report.outcome {
         Outcome::Pass => {}
         Outcome::Fail(why) if allowed.contains(&name) && why.contains("Exited(127)") => {}
@@ -288,7 +311,8 @@ macro_rules! backend_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    $crate::check_case_allowing($make().await, stringify!($case), $allowed).await;
+                    let backend = $crate::made(stringify!($backend), $make()).await;
+                    $crate::check_case_allowing(backend, stringify!($case), $allowed).await;
                 }
             )*
         }
@@ -298,7 +322,8 @@ macro_rules! backend_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    $crate::check_case($make().await, stringify!($case)).await;
+                    let backend = $crate::made(stringify!($backend), $make()).await;
+                    $crate::check_case(backend, stringify!($case)).await;
                 }
             )*
         }

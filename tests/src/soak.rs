@@ -21,6 +21,8 @@ pub struct SoakConfig {
     pub max_per_worker: usize,
     /// Bytes each session sends through `cat` and checks on the way back.
     pub payload: usize,
+    /// The longest one session may take; a session past it counts as failed (a hang).
+    pub session_limit: Duration,
 }
 
 /// What a soak measured.
@@ -98,8 +100,24 @@ pub async fn soak(backends: &[Arc<dyn Backend>], cfg: &SoakConfig) -> SoakReport
                 let seed = (w * 1_000_003 + i) as u64;
                 let input = pattern(seed, cfg.payload);
                 let t = Instant::now();
-                let result = run(backend.as_ref(), "cat", &[], &input).await;
+                let result = tokio::time::timeout(
+                    cfg.session_limit,
+                    run(backend.as_ref(), "cat", &[], &input),
+                )
+                .await;
                 latencies.push(t.elapsed());
+                let result = match result {
+                    Ok(r) => r,
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        failures.push(format!(
+                            "{}: no result within {:?}",
+                            backend.backend_type(),
+                            cfg.session_limit
+                        ));
+                        continue;
+                    }
+                };
                 match result {
                     Ok(out)
                         if out.status.success()

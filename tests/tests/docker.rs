@@ -227,12 +227,16 @@ async fn compose_resolution_against_a_real_project() {
             "lists the candidates: {e}"
         );
 
-        for (service, seq, text) in [("nope", 0, "service \"nope\""), ("app", 3, "number 3")] {
+        for (service, seq, text) in [
+            ("nope", 0, "/nope"),
+            ("app", 3, "/app with container number 3"),
+        ] {
             let b = ComposeBackend::new(&p.name, service, seq);
             let e = b.start().await.expect_err("nothing to resolve to");
             assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
             assert!(
-                e.message().contains(text) && e.message().contains(&p.name),
+                e.message()
+                    .contains(&format!("no running container for {}{text}", p.name)),
                 "{e}"
             );
         }
@@ -268,7 +272,7 @@ async fn compose_resolution_against_a_real_project() {
         let dir = base.join(format!("-{}", p.name.to_uppercase()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         let ctx = remote_host::compose::project::context(&dir, None);
-        let dot = ComposeBackend::with_context(".", "app", 1, ctx);
+        let dot = ComposeBackend::new(".", "app", 1).with_context(ctx);
         let started = dot.start().await;
         let named = base.join("other-dir");
         std::fs::create_dir_all(&named).unwrap_or_else(|e| panic!("{e}"));
@@ -277,12 +281,8 @@ async fn compose_resolution_against_a_real_project() {
             format!("name: {}\nservices: {{}}\n", p.name),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let by_file = ComposeBackend::with_context(
-            ".",
-            "app",
-            2,
-            remote_host::compose::project::context(&named, None),
-        );
+        let by_file = ComposeBackend::new(".", "app", 2)
+            .with_context(remote_host::compose::project::context(&named, None));
         let started_by_file = by_file.start().await;
         let _ = std::fs::remove_dir_all(&base);
         started.unwrap_or_else(|e| panic!("compose://./app/1 from {}: {e}", dir.display()));

@@ -121,6 +121,15 @@ async fn cut_after_n_bytes_closes_the_connection() {
         "more than the cut let through: {}",
         got.len()
     );
+    assert_eq!(p.cuts(), 1);
+    assert!(!p.cut_pending(), "a cut fires once");
+    let mut next = connect(&p).await;
+    let echoed = timeout(LIMIT, round_trip(&mut next, &[2u8; 4000])).await;
+    assert_eq!(
+        echoed.ok().and_then(Result::ok).map(|b| b.len()),
+        Some(4000),
+        "the connection after a spent cut is whole"
+    );
 }
 
 #[tokio::test]

@@ -132,6 +132,15 @@ mod policy {
             format!("(touch {marker})"),
             format!("X=touch; $X {marker}"),
             format!("/usr/bin/touch {marker}"),
+            format!("'touch' {marker}"),
+            format!("\"touch\" {marker}"),
+            format!("t\\ouch {marker}"),
+            format!("tou''ch {marker}"),
+            format!("${{T:-touch}} {marker}"),
+            format!("eval 'touch {marker}'"),
+            format!("true <(touch {marker})"),
+            format!("true > >(touch {marker})"),
+            format!("echo a;touch {marker}"),
         ] {
             denied(run(b, &cmd, &[]).await, "commands.allow", &cmd);
         }
@@ -589,7 +598,8 @@ mod compose_resolver {
 }
 
 /// `wasm-tools validate` and `wasm-tools component wit` accept every guest and show the world it
-/// was built for (wasm-tools is installed by `tests/fixtures/setup.sh`).
+/// was built for (wasm-tools is installed by `tests/fixtures/setup.sh`). The real guests ask for
+/// no files or sockets of their own; the sandbox probe does, to show the host grants none.
 #[test]
 fn every_guest_validates_and_shows_its_world() {
     let middleware = [
@@ -603,11 +613,15 @@ fn every_guest_validates_and_shows_its_world() {
         "export remote:machine/compose@0.1.0;",
         "export remote:machine/guest@0.1.0;",
     ];
-    for (wasm, want) in [
-        (remote_guest_artifacts::POLICY, &middleware[..]),
-        (remote_guest_artifacts::PATH_REWRITE, &middleware[..]),
-        (remote_guest_artifacts::SANDBOX_TEST, &middleware[..]),
-        (remote_guest_artifacts::COMPOSE_RESOLVER, &resolver[..]),
+    for (wasm, want, probes_the_host) in [
+        (remote_guest_artifacts::POLICY, &middleware[..], false),
+        (remote_guest_artifacts::PATH_REWRITE, &middleware[..], false),
+        (remote_guest_artifacts::SANDBOX_TEST, &middleware[..], true),
+        (
+            remote_guest_artifacts::COMPOSE_RESOLVER,
+            &resolver[..],
+            false,
+        ),
     ] {
         let tool = |args: &[&str]| {
             let out = std::process::Command::new("wasm-tools")
@@ -627,9 +641,13 @@ fn every_guest_validates_and_shows_its_world() {
         for line in want {
             assert!(wit.contains(line), "{wasm}: missing {line}\n{wit}");
         }
-        assert!(
-            !wit.contains("wasi:filesystem") && !wit.contains("wasi:sockets"),
-            "{wasm} asks for files or sockets of its own:\n{wit}"
+        let own = [
+            wit.contains("wasi:filesystem"),
+            wit.contains("wasi:sockets"),
+        ];
+        assert_eq!(
+            own, [probes_the_host; 2],
+            "{wasm}: [files, sockets] of its own\n{wit}"
         );
     }
 }

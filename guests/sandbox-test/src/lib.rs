@@ -1,7 +1,9 @@
 //! A test guest that misbehaves on request, so the host's limits can be shown to hold: a path
 //! argument ending in `/.sandbox-loop` spins forever, `/.sandbox-grow` allocates memory until
 //! the host refuses, `/.sandbox-hoard` opens `/dev/null` below until the host refuses another
-//! handle, and `/.sandbox-trap` executes `unreachable`. Every other call passes
+//! handle, and `/.sandbox-trap` executes `unreachable`. `/.sandbox-escape` tries to reach the
+//! host around the interfaces (its files, environment, arguments, network) with WASI and fails
+//! with what it saw, so the host can show the sandbox grants none of it. Every other call passes
 //! through, so the same instance shows that the next call works. Configuration: `{}`.
 
 use std::sync::OnceLock;
@@ -37,7 +39,37 @@ fn misbehave(files: &LowerClient, path: &str) -> Result<(), Error> {
     if path.ends_with("/.sandbox-trap") {
         std::process::abort();
     }
+    if path.ends_with("/.sandbox-escape") {
+        return Err(remote_guest_kit::error(
+            remote_guest_kit::ErrorCode::AccessDenied,
+            "sandbox-escape",
+            path,
+            escape(),
+        ));
+    }
     Ok(())
+}
+
+/// What the guest reaches of the host through WASI alone, in words: `files: …; env: N; args: N;
+/// net: …`.
+fn escape() -> String {
+    let files = ["/", "/etc/passwd", ".", "/proc/self/environ"]
+        .iter()
+        .map(|p| match std::fs::metadata(p) {
+            Ok(_) => format!("{p} reachable"),
+            Err(_) => format!("{p} unreachable"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let net = match std::net::TcpStream::connect("127.0.0.1:2222") {
+        Ok(_) => "connected".to_string(),
+        Err(_) => "refused".to_string(),
+    };
+    format!(
+        "files: {files}; env: {}; args: {}; net: {net}",
+        std::env::vars_os().count(),
+        std::env::args_os().count()
+    )
 }
 
 impl Layer for Misbehave {

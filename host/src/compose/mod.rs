@@ -2,16 +2,16 @@
 //! docker compose sets, then is the Docker backend on it (type `compose`, addr
 //! `project/service/N`).
 //!
-//! The decision is one pure function ([`resolve::resolve`]) with the inputs and outputs of
-//! `wit/compose.wit`, so it can move into the compose-resolver guest; this module only gathers
-//! its inputs (the working directory's project context and the daemon's container list).
+//! The decision (which container, or which error with which candidates) is made by the
+//! compose-resolver guest, a pure function over the daemon's container list (`wit/compose.wit`,
+//! `guests/compose-resolver`): the rules live in one place, are tested natively and through the
+//! host, and an embedder can swap them ([`ComposeBackend::with_resolver`]) without rebuilding
+//! the host. This module only gathers the guest's inputs.
 //!
 //! # Layout
-//! - [`resolve`]: the resolution rules, pure.
 //! - [`project`]: the project context of the working directory.
 
 pub mod project;
-pub mod resolve;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,6 +25,7 @@ use crate::backend::Backend;
 use crate::docker::DockerBackend;
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::FileClient;
+use crate::guest::{ComposeResolver, Container, ProjectContext};
 use crate::session::Session;
 use crate::types::PlatformInfo;
 
@@ -34,7 +35,8 @@ pub struct ComposeBackend {
     project: String,
     service: String,
     sequence: u32,
-    context: Option<resolve::ProjectContext>,
+    context: Option<ProjectContext>,
+    resolver: Option<Arc<ComposeResolver>>,
     inner: RwLock<Option<Arc<DockerBackend>>>,
 }
 
@@ -47,22 +49,22 @@ impl ComposeBackend {
             service: service.into(),
             sequence,
             context: None,
+            resolver: None,
             inner: RwLock::new(None),
         }
     }
 
     /// The same, with the project context given rather than read from the working directory and
     /// environment (project `.` from another directory).
-    pub fn with_context(
-        project: &str,
-        service: &str,
-        sequence: u32,
-        context: resolve::ProjectContext,
-    ) -> ComposeBackend {
-        ComposeBackend {
-            context: Some(context),
-            ..ComposeBackend::new(project, service, sequence)
-        }
+    pub fn with_context(mut self, context: ProjectContext) -> ComposeBackend {
+        self.context = Some(context);
+        self
+    }
+
+    /// The same, resolving with `resolver` instead of the built-in compose-resolver guest.
+    pub fn with_resolver(mut self, resolver: Arc<ComposeResolver>) -> ComposeBackend {
+        self.resolver = Some(resolver);
+        self
     }
 
     fn raw(&self) -> String {
@@ -87,20 +89,40 @@ impl ComposeBackend {
             })
     }
 
-    async fn resolve(&self) -> Result<resolve::Resolution> {
+    /// The resolver to run: the one given, else the embedded one, compiled (or read from the
+    /// guest cache) off the async threads.
+    async fn resolver(&self) -> Result<Arc<ComposeResolver>> {
+        if let Some(r) = &self.resolver {
+            return Ok(r.clone());
+        }
+        tokio::task::spawn_blocking(ComposeResolver::embedded)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Io,
+                    "load guest",
+                    "compose-resolver",
+                    e.to_string(),
+                )
+            })?
+    }
+
+    async fn resolve(&self) -> Result<crate::guest::Resolution> {
         let context = match &self.context {
             Some(c) => c.clone(),
             None if self.project == "." => {
                 project::current().map_err(|e| Error::from_io("resolve", self.raw(), e))?
             }
-            None => resolve::ProjectContext::default(),
+            None => ProjectContext::default(),
         };
-        let project = resolve::project_name(&self.project, &context);
+        let resolver = self.resolver().await?;
         let docker = crate::docker::connect_daemon().await?;
+        // Every container of a compose service of this name, in any project and state: the
+        // resolver decides, and names the near misses in its errors.
         let filters = HashMap::from([(
             "label".to_string(),
             vec![
-                format!("com.docker.compose.project={project}"),
+                "com.docker.compose.project".to_string(),
                 format!("com.docker.compose.service={}", self.service),
             ],
         )]);
@@ -112,22 +134,24 @@ impl ComposeBackend {
             }))
             .await
             .map_err(|e| crate::docker::map_error("list containers", &self.raw(), e))?;
-        let containers: Vec<resolve::Container> = listed
+        let containers: Vec<Container> = listed
             .into_iter()
-            .map(|c| resolve::Container {
+            .map(|c| Container {
                 id: c.id.unwrap_or_default(),
                 names: c.names.unwrap_or_default(),
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
             })
             .collect();
-        resolve::resolve(
-            &self.project,
-            &self.service,
-            self.sequence,
-            &context,
-            &containers,
-        )
+        resolver
+            .resolve(
+                &self.project,
+                &self.service,
+                self.sequence,
+                &context,
+                &containers,
+            )
+            .await
     }
 }
 

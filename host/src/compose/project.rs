@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::resolve::ProjectContext;
+use crate::guest::ProjectContext;
 
 /// The compose file names, in the order compose looks for them.
 const FILES: [&str; 4] = [

@@ -54,6 +54,17 @@ fn status_code_to_error(status: u16, message: &str) -> ErrorCode {
     }
 }
 
+/// The error for a container that is paused: its processes are frozen, so work sent there would
+/// hang until it is resumed.
+pub fn paused(op: &str, target: &str) -> Error {
+    Error::new(
+        ErrorCode::ConnectionLost,
+        op,
+        target,
+        format!("container is paused; resume it with `docker unpause {target}`"),
+    )
+}
+
 /// The error for a container that exists but is not running.
 pub fn not_running(op: &str, target: &str, state: &str) -> Error {
     Error::new(

@@ -45,7 +45,7 @@ pub use connect::connect as connect_daemon;
 pub use errors::map as map_error;
 pub use session::DockerSession;
 
-/// How often the caller should ping the daemon.
+/// How often the caller should ask after the container (`send_keep_alive`).
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// A started backend's view of its container.
@@ -234,15 +234,30 @@ impl Backend for DockerBackend {
         Some(KEEP_ALIVE)
     }
 
+    /// Asks the daemon for the container's state: a daemon that does not answer, or a container
+    /// that stopped, died or was paused (where execs would fail or hang), is an error.
     async fn send_keep_alive(&self) -> Result<()> {
         let c = self.container("keep-alive")?;
-        let pinged = c
+        let alive = c
             .docker
-            .ping()
+            .inspect_container(&c.id, None::<InspectContainerOptions>)
             .await
-            .map(|_| ())
-            .map_err(|e| errors::map("ping", &connect::daemon_addr(), e));
-        self.record(pinged)
+            .map_err(|e| errors::map("keep-alive", &self.addr, e))
+            .and_then(|info| {
+                let state = info.state.unwrap_or_default();
+                match (state.running, state.paused) {
+                    (Some(true), Some(true)) => Err(errors::paused("keep-alive", &self.addr)),
+                    (Some(true), _) => Ok(()),
+                    _ => Err(errors::not_running(
+                        "keep-alive",
+                        &self.addr,
+                        &state
+                            .status
+                            .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+                    )),
+                }
+            });
+        self.record(alive)
     }
 
     async fn new_session(&self) -> Result<Box<dyn Session>> {

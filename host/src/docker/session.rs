@@ -175,12 +175,7 @@ impl DockerSession {
 
     fn before_start(&self, what: &str) -> Result<()> {
         if self.running.is_some() || self.exited.is_some() {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                what,
-                &self.cmd,
-                "the session has already started",
-            ));
+            return Err(crate::session::already_started(what, &self.cmd));
         }
         Ok(())
     }
@@ -226,15 +221,6 @@ impl DockerSession {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         }
     }
-}
-
-fn taken(what: &str) -> Error {
-    Error::new(
-        ErrorCode::InvalidArgument,
-        what,
-        "",
-        "the pipe was already taken",
-    )
 }
 
 /// How the daemon reports an exec whose program could not start: this text on the output
@@ -307,7 +293,7 @@ impl Session for DockerSession {
     fn stdin(&mut self) -> Result<StdinPipe> {
         self.before_start("stdin")?;
         if self.stdin.is_some() {
-            return Err(taken("stdin"));
+            return Err(crate::session::pipe_taken("stdin", &self.cmd));
         }
         let (ours, theirs) = tokio::io::duplex(PIPE);
         self.stdin = Some(ours);
@@ -317,7 +303,7 @@ impl Session for DockerSession {
     fn stdout(&mut self) -> Result<OutputPipe> {
         self.before_start("stdout")?;
         if self.stdout.is_some() {
-            return Err(taken("stdout"));
+            return Err(crate::session::pipe_taken("stdout", &self.cmd));
         }
         let (ours, theirs) = tokio::io::duplex(PIPE);
         self.stdout = Some(ours);
@@ -327,7 +313,7 @@ impl Session for DockerSession {
     fn stderr(&mut self) -> Result<OutputPipe> {
         self.before_start("stderr")?;
         if self.stderr.is_some() {
-            return Err(taken("stderr"));
+            return Err(crate::session::pipe_taken("stderr", &self.cmd));
         }
         let (ours, theirs) = tokio::io::duplex(PIPE);
         self.stderr = Some(ours);
@@ -392,12 +378,7 @@ impl Session for DockerSession {
             return Ok(status.clone());
         }
         let Some(running) = self.running.as_mut() else {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "wait",
-                "",
-                "the session was not started",
-            ));
+            return Err(crate::session::not_started("wait"));
         };
         let pumped = (&mut running.output).await.map_err(|e| {
             Error::new(

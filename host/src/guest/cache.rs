@@ -2,8 +2,10 @@
 //! compatibility hash) and in memory, so loading a guest a second time skips Cranelift.
 //!
 //! The cache directory is `$REMOTE_GUEST_CACHE`, else `$XDG_CACHE_HOME/remote/guests`, else
-//! `~/.cache/remote/guests`, created with mode 0700. Entries are written beside and renamed into
-//! place, so a reader never sees half a file.
+//! `~/.cache/remote/guests`, created with mode 0700. Entries are written (mode 0600) beside and
+//! renamed into place, so a reader never sees half a file. Loading a cache entry runs its code,
+//! so a directory that another user owns or may write is never read or written: the guest is
+//! compiled instead.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -78,6 +80,7 @@ pub fn load(
     if let Some(c) = memory.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok((c.clone(), Source::Memory));
     }
+    let dir = dir.filter(|d| private_or_absent(d, what));
     let file = dir.map(|d| d.join(format!("{key}.cwasm")));
     let cached = file.as_deref().and_then(|f| read(engine, f));
     let (component, source) = match cached {
@@ -128,8 +131,35 @@ fn read(engine: &Engine, file: &Path) -> Option<Component> {
     }
 }
 
+/// Whether `dir` is ours alone (owned by this user, writable by no one else) or does not exist
+/// yet (then [`write`] creates it so).
+fn private_or_absent(dir: &Path, what: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => {
+            tracing::debug!(target: "remote::guest", "not caching {what}: {}: {e}", dir.display());
+            false
+        }
+        Ok(m) => {
+            let ours = m.uid() == rustix::process::geteuid().as_raw() && m.mode() & 0o022 == 0;
+            if !ours {
+                tracing::warn!(
+                    target: "remote::guest",
+                    "not using the guest cache {}: it must belong to this user and be writable by no one else (mode {:o}, owner {})",
+                    dir.display(),
+                    m.mode() & 0o7777,
+                    m.uid()
+                );
+            }
+            ours
+        }
+    }
+}
+
 fn write(c: &Component, dir: &Path, file: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -142,6 +172,12 @@ fn write(c: &Component, dir: &Path, file: &Path) -> std::io::Result<()> {
         file.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes)?;
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?
+        .write_all(&bytes)?;
     std::fs::rename(&tmp, file)
 }

@@ -1,10 +1,12 @@
 //! The compose resolver guest from the host's side: `ComposeResolver::load(path)?.resolve(…)`
-//! with native types mirroring `wit/compose.wit`.
+//! with native types mirroring `wit/compose.wit`. `compose://` runs the one embedded in this
+//! build ([`ComposeResolver::embedded`]) unless it is given another.
 //!
 //! The resolver is a pure function, so each call runs in a fresh instance: nothing a call does
 //! can leak into the next, and a trap costs only that call.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::Store;
 use wasmtime::component::Linker;
@@ -66,14 +68,43 @@ impl std::fmt::Debug for ComposeResolver {
     }
 }
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/compose_resolver.rs"));
+}
+
 impl ComposeResolver {
     /// Loads the component at `path` (default limits and compilation cache).
     pub fn load(path: &Path) -> Result<ComposeResolver> {
         let what = path.display().to_string();
         let wasm = std::fs::read(path).map_err(|e| Error::from_io("load guest", &what, e))?;
+        ComposeResolver::from_bytes(&wasm, &what)
+    }
+
+    /// The resolver built into this binary (`guests/compose-resolver`), loaded once per process;
+    /// `unsupported` naming the fix when this build has none.
+    pub fn embedded() -> Result<Arc<ComposeResolver>> {
+        static LOADED: OnceLock<std::result::Result<Arc<ComposeResolver>, Error>> = OnceLock::new();
+        LOADED
+            .get_or_init(|| {
+                let wasm = embedded::COMPOSE_RESOLVER.map_err(|why| {
+                    Error::new(
+                        ErrorCode::Unsupported,
+                        "load guest",
+                        "compose-resolver",
+                        why,
+                    )
+                })?;
+                ComposeResolver::from_bytes(wasm, "the built-in compose-resolver").map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// Loads the component `wasm`, named `what` in errors.
+    pub fn from_bytes(wasm: &[u8], what: &str) -> Result<ComposeResolver> {
+        let what = what.to_string();
         let limits = Limits::default();
         let engine = engine(&limits);
-        let (component, _) = cache::load(&engine, &wasm, cache::default_dir().as_deref(), &what)?;
+        let (component, _) = cache::load(&engine, wasm, cache::default_dir().as_deref(), &what)?;
         let mut linker: Linker<GuestCtx> = Linker::new(&engine);
         add_to_linker(&mut linker).map_err(|e| {
             Error::new(

@@ -56,7 +56,7 @@ pub use compose::{ComposeResolver, Container, ProjectContext, Resolution};
 pub use ctx::{GuestCtx, GuestCtxBuilder, add_to_linker};
 pub use inspect::{Inspection, inspect};
 pub use layer::{GuestSpec, Layer, LoadReport, stack};
-pub use limits::{Limits, TICK};
+pub use limits::{Limits, TICK, engine};
 pub use log::{LogLevel, LogSink, tracing_sink};
 pub use types::{HostError, HostResult};
 pub use wrapped::{GuestBackend, GuestFiles, GuestRead, GuestSession, GuestWrite};

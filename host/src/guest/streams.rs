@@ -326,6 +326,30 @@ impl OutputStream for FileOutput {
     }
 }
 
+/// Reads from `stream` until `len` bytes (at most [`FILL_MAX`]) or its end: what a native
+/// `read(len)` returns, taken from a stream the host holds. `op` names the call in errors.
+pub async fn read_up_to(stream: &mut DynInputStream, len: u64, op: &str) -> Result<Vec<u8>, Error> {
+    let want = usize::try_from(len).unwrap_or(usize::MAX).min(FILL_MAX);
+    let mut out = Vec::new();
+    // Bounded: every round either adds bytes, ends the stream, or waits for it.
+    while out.len() < want {
+        match stream.read(want - out.len()) {
+            Ok(bytes) if !bytes.is_empty() => out.extend_from_slice(&bytes),
+            Ok(_) => stream.ready().await,
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e) | StreamError::Trap(e)) => {
+                return Err(super::types::cause_of(&e)
+                    .unwrap_or_else(|| Error::new(ErrorCode::Io, op, "", format!("{e:#}"))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The most one [`read_up_to`] gathers, whatever length is asked for, so a huge `len` cannot
+/// make the host buffer a whole file.
+pub const FILL_MAX: usize = 4 << 20;
+
 /// The native error behind a stream failure, as an `io::Error` whose source keeps it.
 fn io_error(what: &str, e: StreamError) -> io::Error {
     match e {

@@ -35,12 +35,7 @@ impl LocalSession {
 
     fn before_start(&self, what: &str) -> Result<()> {
         if self.child.is_some() || self.exited.is_some() {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                what,
-                &self.cmd,
-                "the session has already started",
-            ));
+            return Err(crate::session::already_started(what, &self.cmd));
         }
         Ok(())
     }
@@ -50,21 +45,12 @@ fn pipe_err(op: &str, e: io::Error) -> Error {
     Error::from_io(op, "local pipe", e)
 }
 
-fn taken(what: &str) -> Error {
-    Error::new(
-        ErrorCode::InvalidArgument,
-        what,
-        "",
-        "the pipe was already taken",
-    )
-}
-
 #[async_trait]
 impl Session for LocalSession {
     fn stdin(&mut self) -> Result<StdinPipe> {
         self.before_start("stdin")?;
         if self.stdin.is_some() {
-            return Err(taken("stdin"));
+            return Err(crate::session::pipe_taken("stdin", &self.cmd));
         }
         let (r, w) = io::pipe().map_err(|e| pipe_err("stdin", e))?;
         let w = pipe::Sender::from_owned_fd(w.into()).map_err(|e| pipe_err("stdin", e))?;
@@ -75,7 +61,7 @@ impl Session for LocalSession {
     fn stdout(&mut self) -> Result<OutputPipe> {
         self.before_start("stdout")?;
         if self.stdout.is_some() {
-            return Err(taken("stdout"));
+            return Err(crate::session::pipe_taken("stdout", &self.cmd));
         }
         let (r, w) = io::pipe().map_err(|e| pipe_err("stdout", e))?;
         let r = pipe::Receiver::from_owned_fd(r.into()).map_err(|e| pipe_err("stdout", e))?;
@@ -86,7 +72,7 @@ impl Session for LocalSession {
     fn stderr(&mut self) -> Result<OutputPipe> {
         self.before_start("stderr")?;
         if self.stderr.is_some() {
-            return Err(taken("stderr"));
+            return Err(crate::session::pipe_taken("stderr", &self.cmd));
         }
         let (r, w) = io::pipe().map_err(|e| pipe_err("stderr", e))?;
         let r = pipe::Receiver::from_owned_fd(r.into()).map_err(|e| pipe_err("stderr", e))?;
@@ -134,14 +120,10 @@ impl Session for LocalSession {
         if let Some(status) = &self.exited {
             return Ok(status.clone());
         }
-        let child = self.child.as_mut().ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                "wait",
-                "",
-                "the session was not started",
-            )
-        })?;
+        let child = self
+            .child
+            .as_mut()
+            .ok_or_else(|| crate::session::not_started("wait"))?;
         let status = child
             .wait()
             .await

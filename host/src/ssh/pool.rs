@@ -215,7 +215,7 @@ impl Pool {
                 "reconnect",
                 &self.target,
                 format!(
-                    "waiting {:.1} s before the next attempt after {failures} failed; last                      error: {}",
+                    "waiting {:.1} s before the next attempt after {failures} failed; last error: {}",
                     (at - now).as_secs_f64(),
                     last.map_or_else(|| "none".to_string(), |e| e.to_string())
                 ),

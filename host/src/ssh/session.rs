@@ -78,12 +78,7 @@ impl SshSession {
 
     fn before_start(&self, what: &str) -> Result<()> {
         if !matches!(self.state, State::New) {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                what,
-                &self.cmd,
-                "the session has already started",
-            ));
+            return Err(crate::session::already_started(what, &self.cmd));
         }
         Ok(())
     }
@@ -95,12 +90,7 @@ impl SshSession {
     ) -> Result<(DuplexStream, DuplexStream)> {
         self.before_start(what)?;
         if slot.is_some() {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                what,
-                &self.target,
-                "the pipe was already taken",
-            ));
+            return Err(crate::session::pipe_taken(what, &self.target));
         }
         Ok(tokio::io::duplex(PIPE_BUFFER))
     }

@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use wasmtime::component::ResourceAny;
+use wasmtime::component::{Resource, ResourceAny};
+use wasmtime_wasi_io::streams::DynInputStream;
 
 use super::super::instance::{Shared, call};
-use crate::error::Result;
+use super::super::streams::read_up_to;
+use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::{FileClient, RemoteFile, RemoteWriteFile};
 use crate::types::{DirEntry, FileStat, OpenFlags, Statfs, Timestamp};
 
@@ -55,6 +57,7 @@ impl FileClient for GuestFiles {
             shared: self.shared.clone(),
             generation,
             handle: h,
+            stream: std::sync::Mutex::new(None),
         }))
     }
 
@@ -172,11 +175,20 @@ macro_rules! handle {
     }};
 }
 
+/// The smallest `read-at` worth a stream of its own.
+const STREAM_MIN: u64 = 64 << 10;
+
 /// A read handle of a guest-wrapped backend.
 pub struct GuestRead {
     shared: Arc<Shared>,
     generation: u64,
     handle: ResourceAny,
+    /// The guest's `read-via-stream` from offset 0, taken out of its store at the first `read`:
+    /// sequential reads then come from the stream the guest handed on (the layer below's, for a
+    /// guest that passes data through) without entering the guest or copying through its memory.
+    /// Only `read` moves the position, so the stream's position is the handle's. (Behind a
+    /// mutex only to be `Sync`; `read` has `&mut self` and never locks it.)
+    stream: std::sync::Mutex<Option<DynInputStream>>,
 }
 
 impl std::fmt::Debug for GuestRead {
@@ -188,11 +200,49 @@ impl std::fmt::Debug for GuestRead {
 #[async_trait]
 impl RemoteFile for GuestRead {
     async fn read(&mut self, len: u64) -> Result<Vec<u8>> {
-        handle!(self, read_handle, "read", call_read(len))
+        let (shared, generation, h) = (&self.shared, self.generation, self.handle);
+        let mut state = shared.state.lock().await;
+        if state.generation != generation {
+            return Err(Error::new(
+                ErrorCode::ConnectionLost,
+                "read",
+                &shared.bp.name,
+                "the guest was restarted after a failure; this object went with it",
+            ));
+        }
+        let slot = self.stream.get_mut().unwrap_or_else(|p| p.into_inner());
+        let stream = match slot.take() {
+            Some(stream) => stream,
+            None => {
+                let r: Result<Resource<DynInputStream>> = call!(state, shared, "read", "", Some(generation), live => live
+                    .b
+                    .remote_machine_file_client()
+                    .read_handle()
+                    .call_read_via_stream(&mut live.store, h, 0));
+                super::take_stream(&mut state, "read", r)?
+            }
+        };
+        drop(state);
+        read_up_to(slot.insert(stream), len, "read").await
     }
 
+    /// Large reads go through a `read-via-stream` of their own, for the reason `read` does (and
+    /// so a stack of guests, whose streams read the layer below with `read-at`, copies through no
+    /// guest's memory); small ones are one call, cheaper than making a stream.
     async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
-        handle!(self, read_handle, "read-at", call_read_at(offset, len))
+        if len < STREAM_MIN {
+            return handle!(self, read_handle, "read-at", call_read_at(offset, len));
+        }
+        let (shared, generation, h) = (&self.shared, self.generation, self.handle);
+        let mut state = shared.state.lock().await;
+        let r: Result<Resource<DynInputStream>> = call!(state, shared, "read-at", "", Some(generation), live => live
+            .b
+            .remote_machine_file_client()
+            .read_handle()
+            .call_read_via_stream(&mut live.store, h, offset));
+        let mut stream = super::take_stream(&mut state, "read-at", r)?;
+        drop(state);
+        read_up_to(&mut stream, len, "read-at").await
     }
 
     async fn sync(&self) -> Result<()> {

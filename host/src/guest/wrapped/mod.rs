@@ -32,6 +32,32 @@ use crate::types::PlatformInfo;
 pub use files::{GuestFiles, GuestRead, GuestWrite};
 pub use session::GuestSession;
 
+/// Takes a stream the guest returned out of its store: from now on the host reads or writes it
+/// directly, without entering the guest (and without copying through its memory).
+fn take_stream<S: 'static>(
+    state: &mut State,
+    op: &str,
+    r: Result<wasmtime::component::Resource<S>>,
+) -> Result<S> {
+    let res = r?;
+    let live = state.live.as_mut().ok_or_else(|| {
+        Error::new(
+            ErrorCode::ConnectionLost,
+            op,
+            "",
+            "the guest stopped before its stream was taken",
+        )
+    })?;
+    live.store.data_mut().table.delete(res).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            op,
+            "",
+            format!("the guest returned a stream the host cannot take: {e}"),
+        )
+    })
+}
+
 /// What the native API asks synchronously, as last learned from the guest.
 #[derive(Debug, Clone, Default)]
 struct Known {

@@ -95,7 +95,7 @@ impl GuestSession {
                     .remote_machine_session()
                     .session()
                     .call_stdin(&mut live.store, handle));
-            connect(tx, take_stream(&mut state, r))?;
+            connect(tx, super::take_stream(&mut state, "session", r))?;
         }
         if let Some(tx) = self.stdout.take() {
             let r: Result<Resource<DynInputStream>> = call!(state, shared, "stdout", "", Some(generation), live => live
@@ -103,7 +103,7 @@ impl GuestSession {
                     .remote_machine_session()
                     .session()
                     .call_stdout(&mut live.store, handle));
-            connect(tx, take_stream(&mut state, r))?;
+            connect(tx, super::take_stream(&mut state, "session", r))?;
         }
         if let Some(tx) = self.stderr.take() {
             let r: Result<Resource<DynInputStream>> = call!(state, shared, "stderr", "", Some(generation), live => live
@@ -111,7 +111,7 @@ impl GuestSession {
                     .remote_machine_session()
                     .session()
                     .call_stderr(&mut live.store, handle));
-            connect(tx, take_stream(&mut state, r))?;
+            connect(tx, super::take_stream(&mut state, "session", r))?;
         }
         Ok(())
     }
@@ -123,31 +123,6 @@ fn connect<S>(tx: Connect<S>, stream: Result<S>) -> Result<()> {
     // The native pipe may already be dropped: nobody wants the stream then.
     let _ = tx.send(stream);
     failed.map_or(Ok(()), Err)
-}
-
-/// Takes a stream the guest returned out of its store: from now on the host reads or writes it
-/// directly, without entering the guest.
-fn take_stream<S: 'static>(
-    state: &mut super::super::instance::State,
-    r: Result<Resource<S>>,
-) -> Result<S> {
-    let res = r?;
-    let live = state.live.as_mut().ok_or_else(|| {
-        Error::new(
-            ErrorCode::ConnectionLost,
-            "session",
-            "",
-            "the guest stopped before its stream was taken",
-        )
-    })?;
-    live.store.data_mut().table.delete(res).map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            "session",
-            "",
-            format!("the guest returned a stream the host cannot take: {e}"),
-        )
-    })
 }
 
 #[async_trait]
