@@ -58,10 +58,10 @@ async fn write_until_error(
         if let Err(e) = h.write(&vec![i as u8; 1 << 20]).await {
             return Some(e);
         }
-        if i == 1 {
-            if let Some(f) = during.take() {
-                f();
-            }
+        if i == 1
+            && let Some(f) = during.take()
+        {
+            f();
         }
     }
     h.close().await.err()

@@ -227,7 +227,7 @@ async fn a_thousand_execs_under_random_cuts_succeed_or_fail_clearly() {
     const RUNS: usize = 1000;
     const BUDGET: Duration = Duration::from_secs(300);
     let r = rig("random-cuts", None).await;
-    let seed = 0x5eed_0f_c075;
+    let seed = 0x005e_ed0f_c075;
     let mut rng = Rng(seed);
     let started = Instant::now();
     let (mut ok, mut failed, mut kinds) = (0usize, 0usize, std::collections::BTreeMap::new());

@@ -406,3 +406,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -23,21 +23,32 @@ const KEYWORDS: [&str; 12] = [
     "!", "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}",
 ];
 
+/// How deep substitutions may nest. Deeper, the rest of the line is one program nobody can
+/// check (so every rule refuses it), and the reader's recursion stays bounded.
+const MAX_NESTING: usize = 64;
+
 /// Every program `cmd` starts, in order, substitutions included.
 pub fn programs(cmd: &str) -> Vec<Program> {
     let mut out = Vec::new();
+    read(cmd, 0, &mut out);
+    out
+}
+
+fn read(cmd: &str, depth: usize, out: &mut Vec<Program>) {
     Reader {
         chars: cmd.chars().collect(),
         pos: 0,
-        out: &mut out,
+        depth,
+        out,
     }
     .run(None);
-    out
 }
 
 struct Reader<'a> {
     chars: Vec<char>,
     pos: usize,
+    /// Substitutions around the text being read.
+    depth: usize,
     out: &'a mut Vec<Program>,
 }
 
@@ -52,6 +63,28 @@ struct Word {
 impl Reader<'_> {
     fn peek(&self, ahead: usize) -> Option<char> {
         self.chars.get(self.pos + ahead).copied()
+    }
+
+    /// Whether a substitution may open here; if not, the rest of the line is refused.
+    fn may_nest(&mut self) -> bool {
+        if self.depth < MAX_NESTING {
+            return true;
+        }
+        self.out.push(Program {
+            name: format!("(substitutions nested over {MAX_NESTING} deep)"),
+            dynamic: true,
+        });
+        self.pos = self.chars.len();
+        false
+    }
+
+    /// Reads a `$(…)` or `<(…)` substitution's command line.
+    fn substitution(&mut self) {
+        if self.may_nest() {
+            self.depth += 1;
+            self.run(Some(')'));
+            self.depth -= 1;
+        }
     }
 
     /// Reads commands until the end, or until `close` (the end of a substitution).
@@ -90,7 +123,7 @@ impl Reader<'_> {
                     if matches!(self.peek(0), Some('(')) {
                         // Process substitution: a command line of its own.
                         self.pos += 1;
-                        self.run(Some(')'));
+                        self.substitution();
                         word.started = true;
                         word.dynamic = true;
                         continue;
@@ -196,7 +229,9 @@ impl Reader<'_> {
                 .iter()
                 .collect();
             self.pos += 1;
-            self.out.extend(programs(&inner));
+            if self.may_nest() {
+                read(&inner, self.depth + 1, self.out);
+            }
             return;
         }
         match (self.peek(0), self.peek(1)) {
@@ -206,7 +241,7 @@ impl Reader<'_> {
             }
             (Some('('), _) => {
                 self.pos += 1;
-                self.run(Some(')'));
+                self.substitution();
             }
             (Some('{'), _) => {
                 self.pos += 1;
@@ -331,5 +366,21 @@ mod tests {
         for (cmd, want) in cases {
             assert_eq!(names(cmd), *want, "{cmd:?}");
         }
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_one_unknown_program_not_a_stack_overflow() {
+        for open in ["$(", "<(", "$(<("] {
+            let cmd = format!("true {}", open.repeat(5000));
+            let found = programs(&cmd);
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.dynamic && p.name.contains("nested over")),
+                "{open}: {found:?}"
+            );
+        }
+        let fine = format!("{}rm{}", "$(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert!(programs(&fine).iter().any(|p| p.name == "rm"));
     }
 }

@@ -114,7 +114,17 @@ fn request_id(body: &[u8]) -> u32 {
     }
 }
 
-fn error_status(id: u32, status_code: StatusCode, message: String) -> Packet {
+/// The longest status message sent, in bytes. Messages quote what the client sent (a path, a
+/// handle, an extension name), escaped, so they can be longer than the packet that carried them;
+/// the reply must still fit in [`MAX_PACKET`], which clients hold replies to (OpenSSH's `sftp`
+/// drops the connection on a longer one).
+const MAX_MESSAGE: usize = 4096;
+
+fn error_status(id: u32, status_code: StatusCode, mut message: String) -> Packet {
+    if message.len() > MAX_MESSAGE {
+        message.truncate(message.floor_char_boundary(MAX_MESSAGE));
+        message.push('…');
+    }
     Packet::Status(Status {
         id,
         status_code,
@@ -253,3 +263,6 @@ fn kind_name(p: &Packet) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;

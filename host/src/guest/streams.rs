@@ -26,6 +26,10 @@ use crate::session::{OutputPipe, StdinPipe};
 /// Bounded so a guest cannot make the host allocate more per stream.
 const CHUNK: usize = 64 << 10;
 
+/// What a file input stream reads from the file at a time: bulk reads through a stack of guests
+/// cost one call per layer per chunk, so chunks are large; one is buffered per open stream.
+const FILE_CHUNK: usize = 1 << 20;
+
 /// A stream failure carrying the native error, which `types.stream-error-cause` gives back.
 fn failed(e: Error) -> StreamError {
     StreamError::LastOperationFailed(wasmtime::Error::new(e))
@@ -202,7 +206,7 @@ impl Pollable for FileInput {
             .file
             .lock()
             .await
-            .read_at(self.offset, CHUNK as u64)
+            .read_at(self.offset, FILE_CHUNK as u64)
             .await;
         match read {
             Ok(data) if data.is_empty() => self.eof = true,
@@ -218,8 +222,11 @@ impl Pollable for FileInput {
 impl InputStream for FileInput {
     fn read(&mut self, size: usize) -> StreamResult<Bytes> {
         if !self.buf.is_empty() {
-            let n = size.min(self.buf.len());
-            return Ok(self.buf.split_to(n));
+            if size >= self.buf.len() {
+                // The buffer alone owns its bytes, so a reader can take them without a copy.
+                return Ok(std::mem::take(&mut self.buf));
+            }
+            return Ok(self.buf.split_to(size));
         }
         if let Some(e) = self.error.take() {
             self.eof = true;
@@ -334,6 +341,8 @@ pub async fn read_up_to(stream: &mut DynInputStream, len: u64, op: &str) -> Resu
     // Bounded: every round either adds bytes, ends the stream, or waits for it.
     while out.len() < want {
         match stream.read(want - out.len()) {
+            // A whole answer in one piece is handed over without a copy.
+            Ok(bytes) if out.is_empty() && bytes.len() == want => return Ok(bytes.into()),
             Ok(bytes) if !bytes.is_empty() => out.extend_from_slice(&bytes),
             Ok(_) => stream.ready().await,
             Err(StreamError::Closed) => break,

@@ -745,3 +745,6 @@ Match exec \"true\"
         assert_eq!(c.port, Some(7));
     }
 }
+
+#[cfg(test)]
+mod fuzz;

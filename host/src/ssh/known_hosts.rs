@@ -328,9 +328,11 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    const KEY_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIL7ih64ikMU00yKhP0zFi/XWc8hhuzbV1EcFScfP4PGo";
-    const KEY_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIIjhMfakUDaTQVnwSDa8+1zmU4FCQQkL9rNdWgHydjx7";
-    const RSA: &str = concat!(
+    pub(super) const KEY_A: &str =
+        "AAAAC3NzaC1lZDI1NTE5AAAAIL7ih64ikMU00yKhP0zFi/XWc8hhuzbV1EcFScfP4PGo";
+    pub(super) const KEY_B: &str =
+        "AAAAC3NzaC1lZDI1NTE5AAAAIIjhMfakUDaTQVnwSDa8+1zmU4FCQQkL9rNdWgHydjx7";
+    pub(super) const RSA: &str = concat!(
         "AAAAB3NzaC1yc2EAAAADAQABAAABAQC2N0MWyH6SPbguMLWg/O8rH/VA8YK2Fn09Qv52qRS4xnYNU/8w",
         "axp/Lx7R/D8aGefOgyz9EN4yVFlG5MCMxBjmorfIj8df9Wzzde7CypaDtICwN64MOXPVNKO4m3VEeWp6",
         "rimwho9097Q7i1msX+2d7DvQ+kPtjx1kWOc52ihFvkN/JqvcXFHiz/JZ2xfOD5k2c+0WPO5bRXW7seek",
@@ -475,3 +477,6 @@ mod tests {
         assert_eq!(host_key_name("::1", 2222), "[::1]:2222");
     }
 }
+
+#[cfg(test)]
+mod fuzz;
