@@ -57,6 +57,17 @@ pub fn unique(what: &str) -> String {
     )
 }
 
+/// A started `docker://` backend on the container `name`; panics with the reason if it cannot
+/// start.
+pub async fn started(name: &str) -> remote_host::docker::DockerBackend {
+    let b = remote_host::docker::DockerBackend::new(name);
+    tokio::time::timeout(Duration::from_secs(60), b.start())
+        .await
+        .unwrap_or_else(|_| panic!("docker://{name} did not start within 60 s"))
+        .unwrap_or_else(|e| panic!("start docker://{name}: {e}"));
+    b
+}
+
 /// A container this test started; removed with `docker rm -f` when dropped.
 #[derive(Debug)]
 pub struct ContainerGuard {

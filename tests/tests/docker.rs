@@ -1,5 +1,5 @@
 //! The Docker and Compose backends beyond the shared suite: lifecycle errors, agent failure and
-//! recovery, isolation between backends, Compose resolution against real projects, platform
+//! recovery (containers that fail under a backend: `docker_faults.rs`), isolation between backends, Compose resolution against real projects, platform
 //! detection, uploads into a scratch container, and OpenSSH's `sftp` against the agent.
 //!
 //! Every wait is bounded: each test body runs under [`bounded`].
@@ -11,7 +11,7 @@ use std::time::Duration;
 use remote_host::compose::ComposeBackend;
 use remote_host::docker::DockerBackend;
 use remote_host::{Backend, ErrorCode, FileKind};
-use remote_tests::docker::{ComposeProject, ContainerGuard, run};
+use remote_tests::docker::{ComposeProject, ContainerGuard, run, started};
 
 /// Runs a test body with a deadline, so a hang fails the test.
 async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
@@ -27,14 +27,6 @@ fn agent_pids(container: &str) -> Vec<String> {
         .filter(|l| l.contains(".remote-agent-"))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect()
-}
-
-async fn started(name: &str) -> DockerBackend {
-    let b = DockerBackend::new(name);
-    b.start()
-        .await
-        .unwrap_or_else(|e| panic!("start docker://{name}: {e}"));
-    b
 }
 
 async fn output(b: &dyn Backend, cmd: &str) -> String {
@@ -77,38 +69,6 @@ async fn missing_and_stopped_containers_fail_start_clearly() {
         assert_eq!(e.code(), ErrorCode::ConnectionLost, "{e}");
         assert!(e.message().contains("not running"), "{e}");
         assert!(e.message().contains("exited"), "{e}");
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_container_removed_mid_session_gives_errors_not_hangs() {
-    bounded("removed container", async {
-        let c = ContainerGuard::busybox();
-        let b = started(&c.name).await;
-        let files = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
-        let mut long = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        long.start("sleep 600")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        run("docker", &["rm", "-f", &c.name]);
-        let status = long.wait().await;
-        assert!(
-            !matches!(status, Ok(remote_host::ExitStatus::Exited(0))),
-            "a killed command did not succeed: {status:?}"
-        );
-        let e = files.stat("/").await.expect_err("the agent is gone");
-        assert!(
-            matches!(e.code(), ErrorCode::ConnectionLost | ErrorCode::Timeout),
-            "{e}"
-        );
-        let mut s = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        let e = s.start("true").await.expect_err("no container to exec in");
-        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-        match b.files().await {
-            Err(e) => assert_eq!(e.code(), ErrorCode::NotFound, "{e}"),
-            Ok(_) => panic!("files() found no container but succeeded"),
-        }
     })
     .await;
 }

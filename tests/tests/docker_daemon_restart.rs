@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use remote_host::docker::DockerBackend;
 use remote_host::{Backend, ErrorCode, ExitStatus};
 use remote_tests::docker::{ContainerGuard, run};
-use tokio::io::AsyncReadExt;
 
 const DOCKERD: &str = "/usr/sbin/dockerd";
 const PID_FILE: &str = "/var/run/docker.pid";
@@ -80,17 +79,11 @@ impl Drop for Restore {
     }
 }
 
+/// `cmd`'s status and stdout.
 async fn exec(b: &dyn Backend, cmd: &str) -> remote_host::Result<(ExitStatus, String)> {
-    let mut s = b.new_session().await?;
-    let mut out = s.stdout()?;
-    s.start(cmd).await?;
-    let mut text = String::new();
-    out.read_to_string(&mut text)
+    remote_tests::exec(b, cmd, &[])
         .await
-        .map_err(|e| remote_host::Error::from_io("read output", cmd, e))?;
-    let status = s.wait().await?;
-    s.close().await?;
-    Ok((status, text))
+        .map(|(status, out, _)| (status, out))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

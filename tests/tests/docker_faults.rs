@@ -1,5 +1,5 @@
-//! The `docker://` backend while its container is paused, killed or stopped in the middle of a
-//! command or a transfer: every call ends in a clear error or its true result within a bound,
+//! The `docker://` backend while its container is paused, killed, stopped or removed in the
+//! middle of a command or a transfer: every call ends in a clear error or its true result within a bound,
 //! keep-alive reports the container's state, and the next call works once the container is back.
 //! (A daemon restart has a test binary of its own, `docker_daemon_restart.rs`, as it disturbs
 //! every container.)
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use remote_host::docker::DockerBackend;
 use remote_host::{Backend, ErrorCode, ExitStatus, FileClient};
-use remote_tests::docker::{ContainerGuard, run};
+use remote_tests::docker::{ContainerGuard, run, started};
 use tokio::io::AsyncReadExt;
 
 /// A bound on a whole test: a hang fails it with its name.
@@ -20,26 +20,29 @@ async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what}: did not finish within {LIMIT:?} (a hang)"))
 }
 
-async fn started(name: &str) -> DockerBackend {
-    let b = DockerBackend::new(name);
-    b.start()
+/// `cmd`'s status and stdout.
+async fn exec(b: &dyn Backend, cmd: &str) -> remote_host::Result<(ExitStatus, String)> {
+    remote_tests::exec(b, cmd, &[])
         .await
-        .unwrap_or_else(|e| panic!("start docker://{name}: {e}"));
-    b
+        .map(|(status, out, _)| (status, out))
 }
 
-/// Runs `cmd`, returning its status and stdout.
-async fn exec(b: &dyn Backend, cmd: &str) -> remote_host::Result<(ExitStatus, String)> {
-    let mut s = b.new_session().await?;
-    let mut out = s.stdout()?;
-    s.start(cmd).await?;
-    let mut text = String::new();
-    out.read_to_string(&mut text)
+/// A backend on a fresh busybox container, its file client (so its agent runs) and a command
+/// that runs until the container goes.
+async fn busy(
+    c: &ContainerGuard,
+) -> (
+    DockerBackend,
+    std::sync::Arc<dyn FileClient>,
+    Box<dyn remote_host::Session>,
+) {
+    let b = started(&c.name).await;
+    let files = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
+    let mut long = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
+    long.start("sleep 600")
         .await
-        .map_err(|e| remote_host::Error::from_io("read output", cmd, e))?;
-    let status = s.wait().await?;
-    s.close().await?;
-    Ok((status, text))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (b, files, long)
 }
 
 /// Writes `chunks` MiB to `path` until a write or the close fails; the error, if any.
@@ -128,13 +131,7 @@ async fn a_paused_container_refuses_new_work_and_finishes_old_work_when_resumed(
 async fn a_killed_container_ends_commands_and_uploads_with_errors_and_recovers_when_started() {
     bounded("killed container", async {
         let c = ContainerGuard::busybox();
-        let b = started(&c.name).await;
-        let files = b.files().await.unwrap_or_else(|e| panic!("files: {e}"));
-        let mut long = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
-        long.start("sleep 600")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-
+        let (b, files, mut long) = busy(&c).await;
         let name = c.name.clone();
         let e = write_until_error(files.as_ref(), "/tmp/upload", 256, move || {
             run("docker", &["kill", &name]);
@@ -234,6 +231,33 @@ async fn a_container_stopped_mid_download_is_an_error_not_a_short_file() {
             .unwrap_or_else(|e| panic!("files() after a restart: {e}"));
         let st = fresh.stat("/").await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(st.kind, remote_host::FileKind::Directory);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_removed_mid_session_gives_errors_not_hangs() {
+    bounded("removed container", async {
+        let c = ContainerGuard::busybox();
+        let (b, files, mut long) = busy(&c).await;
+        run("docker", &["rm", "-f", &c.name]);
+        let status = long.wait().await;
+        assert!(
+            !matches!(status, Ok(remote_host::ExitStatus::Exited(0))),
+            "a killed command did not succeed: {status:?}"
+        );
+        let e = files.stat("/").await.expect_err("the agent is gone");
+        assert!(
+            matches!(e.code(), ErrorCode::ConnectionLost | ErrorCode::Timeout),
+            "{e}"
+        );
+        let mut s = b.new_session().await.unwrap_or_else(|e| panic!("{e}"));
+        let e = s.start("true").await.expect_err("no container to exec in");
+        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+        match b.files().await {
+            Err(e) => assert_eq!(e.code(), ErrorCode::NotFound, "{e}"),
+            Ok(_) => panic!("files() found no container but succeeded"),
+        }
     })
     .await;
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use remote_host::ssh::{ConfigFile, Prompt, SshOptions, StrictHostKeyChecking};
 use remote_host::{Backend, ErrorCode, ExitStatus, FileKind, OpenFlags, PlatformInfo};
-use remote_tests::Fixtures;
 use remote_tests::sshd::{
-    Agent, Sshd, TempDir, backend, connect, eventually, exec, fixture_options, keygen, url,
+    Agent, Sshd, TempDir, backend, connect, eventually, fixture_options, keygen, url,
 };
+use remote_tests::{Fixtures, exec};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 /// A bound on any single step that waits for a server.

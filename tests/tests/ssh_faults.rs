@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use remote_host::ssh::{SshBackend, SshOptions};
 use remote_host::upload::upload_via_files;
 use remote_host::{Backend, ErrorCode, ExitStatus};
-use remote_tests::Fixtures;
 use remote_tests::fault_proxy::FaultProxy;
-use remote_tests::sshd::{TempDir, connect, exec, fixture_options, url};
+use remote_tests::sshd::{TempDir, connect, fixture_options, url};
+use remote_tests::{Fixtures, exec};
 
 /// A bound on any single step.
 const STEP: Duration = Duration::from_secs(30);
