@@ -477,6 +477,17 @@ async fn sixty_four_sessions_run_at_once_past_max_sessions() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(status.success());
     }
+    // The burst is over: the connections it opened are closed once idle (5 s), the first stays.
+    let grown = b.connections();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    bounded("keep-alive", b.send_keep_alive())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.connections(), 1, "{grown} connections after the burst");
+    let (status, out, _) = bounded("exec after the burst", exec(&*b, "echo still", &[]))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((status, out.as_str()), (ExitStatus::Exited(0), "still\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,6 +107,8 @@ pub(crate) struct Conn {
     /// How many session channels the server allows at once (its `MaxSessions`), as far as a
     /// refusal taught us; 0 until one did.
     pub capacity: AtomicUsize,
+    /// When the last session channel on it ended (`None` while one is open or none ever was).
+    pub idle_since: Mutex<Option<std::time::Instant>>,
 }
 
 impl Conn {
@@ -240,6 +242,7 @@ pub(crate) async fn dial(route: &Route, id: u64) -> Result<Conn> {
         in_use: AtomicUsize::new(0),
         confirmed: AtomicUsize::new(0),
         capacity: AtomicUsize::new(0),
+        idle_since: Mutex::new(None),
     })
 }
 

@@ -28,6 +28,10 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// The longest `send_keep_alive` waits for a reply, so a half-open connection fails fast.
 const KEEP_ALIVE_REPLY_MAX: Duration = Duration::from_secs(5);
 
+/// How long a connection beyond the first may sit without a session before it is closed: a
+/// burst of sessions grows the pool, and the connections it opened should not outlive it.
+const IDLE_MAX: Duration = Duration::from_secs(5);
+
 /// How long `close` waits for each connection's disconnect to be sent.
 const DISCONNECT_WAIT: Duration = Duration::from_secs(2);
 
@@ -63,9 +67,25 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.conn.in_use.fetch_sub(1, Ordering::AcqRel);
+        if self.conn.in_use.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self
+                .conn
+                .idle_since
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
         self.conn.confirmed.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Whether `conn` has had no session for [`IDLE_MAX`].
+fn idle_too_long(conn: &Conn) -> bool {
+    conn.in_use.load(Ordering::Acquire) == 0
+        && conn
+            .idle_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| t.elapsed() >= IDLE_MAX)
 }
 
 /// Whether `conn` may take one more session channel.
@@ -102,7 +122,8 @@ impl Pool {
         Ok(())
     }
 
-    /// The live connections, forgetting (and remembering the loss of) dead ones.
+    /// The live connections, forgetting (and remembering the loss of) dead ones, and closing
+    /// those beyond the first that sat idle for [`IDLE_MAX`].
     fn live(&self) -> Vec<Arc<Conn>> {
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         let mut lost = None;
@@ -113,8 +134,32 @@ impl Pool {
             }
             alive
         });
+        // Closing takes a runtime to send the disconnect on; without one, idle ones wait.
+        let rt = tokio::runtime::Handle::try_current().ok();
+        let mut idle = Vec::new();
+        let mut first = true;
+        conns.retain(|c| {
+            let keep = std::mem::take(&mut first) || rt.is_none() || !idle_too_long(c);
+            if !keep {
+                idle.push(c.clone());
+            }
+            keep
+        });
         let live = conns.clone();
         drop(conns);
+        if let Some(rt) = rt.filter(|_| !idle.is_empty()) {
+            tracing::debug!(
+                target = self.target,
+                n = idle.len(),
+                "closing idle connections"
+            );
+            rt.spawn(async move {
+                let bye = idle
+                    .iter()
+                    .map(|c| tokio::time::timeout(DISCONNECT_WAIT, c.disconnect()));
+                futures::future::join_all(bye).await;
+            });
+        }
         if let Some(why) = lost {
             tracing::debug!(target = self.target, why, "connection lost");
             self.state().last_err = Some(Error::new(
