@@ -18,6 +18,7 @@
 //! - [`bindings`]: `wit_bindgen::generate!` over `wit/`, world `middleware`.
 //! - `layer`: the [`Layer`] trait and the configuration slot.
 //! - `wrap_backend`, `wrap_session`, `wrap_files`: the exported resources.
+//! - `fuzz` (feature `fuzz`): strategies for the guests' configuration property tests.
 //! - [`path`]: lexical path helpers and symlink resolution through the layer below.
 #![deny(missing_docs)]
 
@@ -34,6 +35,8 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod layer;
 pub mod path;
 mod wrap_backend;

@@ -5,19 +5,24 @@
 //! real roots.
 
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use remote_guest_kit::fuzz::{self, ABSOLUTE, HUGE};
+use serde_json::{Value, json};
 
 use super::*;
 
-/// The longest string tried, far beyond any real path.
-const HUGE: usize = 64 * 1024;
-
 fn refused_with_a_message(e: &str) -> bool {
-    e.starts_with("path-rewrite: ") && e.len() > "path-rewrite: ".len()
+    fuzz::refused_with_a_message("path-rewrite", e)
 }
 
-/// Absolute paths with `.`, `..` and doubled slashes.
-const ABSOLUTE: &str = "(/[a-z]{1,3}|/\\.\\.|/\\.|/){1,8}";
+/// The configuration's own keys.
+const KEYS: &[&str] = &[
+    "mappings",
+    "virtual",
+    "real",
+    "workdir",
+    "check_symlinks",
+    "rewrite_commands",
+];
 
 /// Paths as a hostile configuration or caller writes them.
 fn hostile_path() -> impl Strategy<Value = String> {
@@ -31,68 +36,34 @@ fn hostile_path() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Any JSON value, up to a few levels deep, with hostile strings.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        (-1e300f64..1e300).prop_map(Value::from),
-        hostile_path().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
-}
-
-/// A key: one the guest knows, or not.
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => prop::sample::select(
-            &["mappings", "virtual", "real", "workdir", "check_symlinks", "rewrite_commands"][..]
-        )
-        .prop_map(String::from),
-        1 => "[a-z_]{0,12}",
-    ]
+/// Any JSON value, a few levels deep, with hostile strings.
+fn any_json() -> BoxedStrategy<Value> {
+    fuzz::any_json(hostile_path().boxed(), KEYS)
 }
 
 /// `value` most of the time, any JSON (likely of the wrong type) otherwise.
-fn mostly(value: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
-    prop_oneof![4 => value, 1 => any_json()]
+fn mostly(value: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+    fuzz::mostly(value, any_json())
 }
 
 /// A configuration shaped like the real one: each key present or not, its value of the right
 /// type or not, plus an extra key at times.
-fn config() -> impl Strategy<Value = Value> {
+fn config() -> BoxedStrategy<Value> {
     let path = || mostly(hostile_path().prop_map(Value::String));
     let mapping = mostly((path(), path()).prop_map(|(v, r)| json!({ "virtual": v, "real": r })));
-    let flag = || proptest::option::of(mostly(any::<bool>().prop_map(Value::Bool)));
-    (
-        proptest::option::of(mostly(
-            prop::collection::vec(mapping, 0..5).prop_map(Value::Array),
-        )),
-        proptest::option::of(path()),
-        flag(),
-        flag(),
-        proptest::option::of((key(), any_json())),
+    let flag = || mostly(any::<bool>().prop_map(Value::Bool));
+    fuzz::object(
+        vec![
+            (
+                "mappings",
+                mostly(prop::collection::vec(mapping, 0..5).prop_map(Value::Array)),
+            ),
+            ("workdir", path()),
+            ("check_symlinks", flag()),
+            ("rewrite_commands", flag()),
+        ],
+        (fuzz::key(KEYS), any_json()).boxed(),
     )
-        .prop_map(|(mappings, workdir, check, rewrite, extra)| {
-            let mut o = Map::new();
-            let keys = ["mappings", "workdir", "check_symlinks", "rewrite_commands"];
-            for (k, v) in keys.into_iter().zip([mappings, workdir, check, rewrite]) {
-                if let Some(v) = v {
-                    o.insert(k.into(), v);
-                }
-            }
-            if let Some((k, v)) = extra {
-                o.insert(k, v);
-            }
-            Value::Object(o)
-        })
 }
 
 /// What holds for every accepted configuration: any path, `..` and all, maps inside a real root
@@ -168,8 +139,7 @@ proptest! {
     /// stack.
     #[test]
     fn deep_nesting_is_refused(depth in 1usize..5000, object in any::<bool>(), inside in any::<bool>()) {
-        let (open, close) = if object { (r#"{"a":"#, "}") } else { ("[", "]") };
-        let nested = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+        let nested = fuzz::nested(depth, object);
         let text = if inside { format!(r#"{{"mappings":{nested}}}"#) } else { nested };
         let e = Mappings::parse(&text).err();
         prop_assert!(e.as_deref().is_some_and(refused_with_a_message), "{:?}", e);

@@ -4,19 +4,30 @@
 //! guest; nothing panics, and every accepted one decides any command line, variable and path.
 
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use remote_guest_kit::fuzz::{self, ABSOLUTE, HUGE};
+use serde_json::{Value, json};
 
 use super::*;
 
-/// The longest string tried, far beyond any real rule.
-const HUGE: usize = 64 * 1024;
-
 fn refused_with_a_message(e: &str) -> bool {
-    e.starts_with("policy: ") && e.len() > "policy: ".len()
+    fuzz::refused_with_a_message("policy", e)
 }
 
-/// Absolute paths with `.`, `..` and doubled slashes.
-const ABSOLUTE: &str = "(/[a-z]{1,3}|/\\.\\.|/\\.|/){1,8}";
+/// The configuration's own keys.
+const KEYS: &[&str] = &[
+    "commands",
+    "allow",
+    "deny",
+    "deny_lines",
+    "env",
+    "strip",
+    "keep",
+    "paths",
+    "read_only",
+    "hidden",
+    "upload_agent",
+    "audit",
+];
 
 /// A rule as a hostile configuration writes it: names, globs, paths with `..`, empty, with
 /// whitespace or NUL, any Unicode, huge.
@@ -33,92 +44,51 @@ fn hostile_rule() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Any JSON value, up to a few levels deep, with hostile strings.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        (-1e300f64..1e300).prop_map(Value::from),
-        hostile_rule().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
-}
-
-/// A key: one the configuration knows, or not.
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => prop::sample::select(&[
-            "commands", "allow", "deny", "deny_lines", "env", "strip", "keep", "paths",
-            "read_only", "hidden", "upload_agent", "audit",
-        ][..])
-        .prop_map(String::from),
-        1 => "[a-z_]{0,12}",
-    ]
+/// Any JSON value, a few levels deep, with hostile strings.
+fn any_json() -> BoxedStrategy<Value> {
+    fuzz::any_json(hostile_rule().boxed(), KEYS)
 }
 
 /// `value` most of the time, any JSON (likely of the wrong type) otherwise.
-fn mostly(value: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
-    prop_oneof![4 => value, 1 => any_json()]
+fn mostly(value: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+    fuzz::mostly(value, any_json())
 }
 
-/// An object with each of `keys` present or not, of the right shape (from `value`) or not, plus
-/// an extra key at times.
-fn object(
-    keys: &'static [&'static str],
-    value: impl Strategy<Value = Value>,
-) -> impl Strategy<Value = Value> {
-    (
-        prop::collection::vec(proptest::option::of(mostly(value)), keys.len()),
-        proptest::option::of((key(), any_json())),
+/// An extra key of the configuration's or not, with any value.
+fn extra() -> BoxedStrategy<(String, Value)> {
+    (fuzz::key(KEYS), any_json()).boxed()
+}
+
+/// An object with each of `keys` present or not, of the right shape (from `value`) or not.
+fn object(keys: &'static [&'static str], value: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+    fuzz::object(
+        keys.iter().map(|k| (*k, mostly(value.clone()))).collect(),
+        extra(),
     )
-        .prop_map(move |(values, extra)| {
-            let mut o = Map::new();
-            for (k, v) in keys.iter().zip(values) {
-                if let Some(v) = v {
-                    o.insert(k.to_string(), v);
-                }
-            }
-            if let Some((k, v)) = extra {
-                o.insert(k, v);
-            }
-            Value::Object(o)
-        })
 }
 
 /// A configuration shaped like the real one, with hostile values.
-fn config() -> impl Strategy<Value = Value> {
-    let list = || {
-        prop::collection::vec(hostile_rule().prop_map(Value::String), 0..5).prop_map(Value::Array)
-    };
-    let flag = any::<bool>().prop_map(Value::Bool);
-    (
-        proptest::option::of(mostly(object(&["allow", "deny", "deny_lines"], list()))),
-        proptest::option::of(mostly(object(&["deny", "strip", "keep"], list()))),
-        proptest::option::of(mostly(object(&["read_only", "hidden"], list()))),
-        proptest::option::of(mostly(flag.clone())),
-        proptest::option::of(mostly(flag)),
-        proptest::option::of((key(), any_json())),
+fn config() -> BoxedStrategy<Value> {
+    let list = prop::collection::vec(hostile_rule().prop_map(Value::String), 0..5)
+        .prop_map(Value::Array)
+        .boxed();
+    let flag = || mostly(any::<bool>().prop_map(Value::Bool));
+    fuzz::object(
+        vec![
+            (
+                "commands",
+                mostly(object(&["allow", "deny", "deny_lines"], list.clone())),
+            ),
+            (
+                "env",
+                mostly(object(&["deny", "strip", "keep"], list.clone())),
+            ),
+            ("paths", mostly(object(&["read_only", "hidden"], list))),
+            ("upload_agent", flag()),
+            ("audit", flag()),
+        ],
+        extra(),
     )
-        .prop_map(|(commands, env, paths, upload, audit, extra)| {
-            let mut o = Map::new();
-            let keys = ["commands", "env", "paths", "upload_agent", "audit"];
-            for (k, v) in keys.into_iter().zip([commands, env, paths, upload, audit]) {
-                if let Some(v) = v {
-                    o.insert(k.into(), v);
-                }
-            }
-            if let Some((k, v)) = extra {
-                o.insert(k, v);
-            }
-            Value::Object(o)
-        })
 }
 
 /// A command line built from the shell's own pieces: operators, quotes, expansions and
@@ -232,8 +202,7 @@ proptest! {
     /// stack.
     #[test]
     fn deep_nesting_is_refused(depth in 1usize..5000, object in any::<bool>(), inside in any::<bool>()) {
-        let (open, close) = if object { (r#"{"a":"#, "}") } else { ("[", "]") };
-        let nested = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+        let nested = fuzz::nested(depth, object);
         let text = if inside { format!(r#"{{"paths":{{"hidden":{nested}}}}}"#) } else { nested };
         let e = Policy::parse(&text).err();
         prop_assert!(e.as_deref().is_some_and(refused_with_a_message), "{:?}", e);
