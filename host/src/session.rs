@@ -68,6 +68,15 @@ fn misuse(op: &str, target: &str, why: &str) -> crate::error::Error {
     crate::error::Error::new(crate::error::ErrorCode::InvalidArgument, op, target, why)
 }
 
+/// Checks a command line before any backend starts it: no NUL, which no shell or exec API can
+/// carry (and which would silently cut the line short in some).
+pub fn check_command(cmd: &str) -> crate::error::Result<()> {
+    if cmd.contains('\0') {
+        return Err(misuse("start", cmd, "command contains a NUL byte"));
+    }
+    Ok(())
+}
+
 /// Checks an environment variable before any backend passes it on: names must be non-empty and
 /// hold no `=` or NUL, values no NUL. Shared so every backend rejects the same inputs.
 pub fn check_env(name: &str, value: &str) -> Result<()> {

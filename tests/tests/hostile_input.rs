@@ -75,6 +75,13 @@ async fn every_character_round_trips(b: &dyn Backend, random_lines: usize) {
         let _ = s.close().await;
     }
 
+    let nul = exec(b, "echo a\0b", &[]).await.map_err(|e| e.code());
+    assert_eq!(
+        nul.err(),
+        Some(ErrorCode::InvalidArgument),
+        "{kind}: a NUL in a command line"
+    );
+
     // Random lines of printable and control characters: shell syntax errors and all, each ends
     // in a status or an error within the bound.
     let mut rng = Rng(0x00c0_ffee_d00d);

@@ -329,14 +329,7 @@ impl Session for DockerSession {
 
     async fn start(&mut self, cmd: &str) -> Result<()> {
         self.before_start("start")?;
-        if cmd.contains('\0') {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "start",
-                cmd,
-                "command contains a NUL byte",
-            ));
-        }
+        crate::session::check_command(cmd)?;
         let argv = self.argv(cmd)?;
         self.cmd = cmd.to_string();
         let stdin = self.stdin.take();

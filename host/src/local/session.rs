@@ -89,14 +89,7 @@ impl Session for LocalSession {
 
     async fn start(&mut self, cmd: &str) -> Result<()> {
         self.before_start("start")?;
-        if cmd.contains('\0') {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "start",
-                cmd,
-                "command contains a NUL byte",
-            ));
-        }
+        crate::session::check_command(cmd)?;
         self.cmd = cmd.to_string();
         let mut command = Command::new("/bin/sh");
         command

@@ -328,14 +328,7 @@ impl Session for SshSession {
 
     async fn start(&mut self, cmd: &str) -> Result<()> {
         self.before_start("start")?;
-        if cmd.contains('\0') {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "start",
-                cmd,
-                "command contains a NUL byte",
-            ));
-        }
+        crate::session::check_command(cmd)?;
         self.cmd = cmd.to_string();
         let (channel, lease) = self.pool.open_session().await?;
         let (mut rx, tx) = channel.split();
