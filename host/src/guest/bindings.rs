@@ -33,6 +33,8 @@ pub mod compose {
         path: "../wit",
         imports: { default: async | trappable },
         exports: { default: async },
+        // The records are the native API's too (`remote_host::guest::{Container, …}`).
+        additional_derives: [Default, PartialEq, Eq],
         with: {
             "wasi:io/error": wasmtime_wasi_io::bindings::wasi::io::error,
             "remote:machine/types": super::middleware::remote::machine::types,

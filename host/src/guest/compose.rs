@@ -1,5 +1,5 @@
 //! The compose resolver guest from the host's side: `ComposeResolver::load(path)?.resolve(…)`
-//! with native types mirroring `wit/compose.wit`. `compose://` runs the one embedded in this
+//! with the records of `wit/compose.wit` as its types. `compose://` runs the one embedded in this
 //! build ([`ComposeResolver::embedded`]) unless it is given another.
 //!
 //! The resolver is a pure function, so each call runs in a fresh instance: nothing a call does
@@ -11,47 +11,14 @@ use std::sync::{Arc, OnceLock};
 use wasmtime::Store;
 use wasmtime::component::Linker;
 
-use super::bindings::compose::exports::remote::machine::compose as wit;
+pub use super::bindings::compose::exports::remote::machine::compose::{
+    Container, ProjectContext, Resolution,
+};
 use super::bindings::compose::{ComposeResolver as Bindings, ComposeResolverPre};
 use super::cache;
 use super::ctx::{GuestCtx, GuestCtxBuilder, add_to_linker};
 use super::limits::{Limits, engine};
 use crate::error::{Error, ErrorCode, Result};
-
-/// A container as the Docker API lists it (`compose.container`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Container {
-    /// The full ID.
-    pub id: String,
-    /// Names as the API gives them, with their leading `/`.
-    pub names: Vec<String>,
-    /// Labels as (key, value) pairs in the API's order.
-    pub labels: Vec<(String, String)>,
-    /// `running`, `exited`, …
-    pub state: String,
-}
-
-/// What the host found locally to detect the project `.` (`compose.project-context`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProjectContext {
-    /// The working directory's base name, not normalised.
-    pub directory_name: String,
-    /// `COMPOSE_PROJECT_NAME`, if set.
-    pub env_project_name: Option<String>,
-    /// The compose file's top-level `name:`, if any.
-    pub file_project_name: Option<String>,
-}
-
-/// The container a destination resolved to (`compose.resolution`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
-    /// The project used (`.` resolved).
-    pub project: String,
-    /// The chosen container's full ID.
-    pub container_id: String,
-    /// Its replica number, 0 when unknown.
-    pub container_number: u32,
-}
 
 /// A loaded compose-resolver guest.
 pub struct ComposeResolver {
@@ -170,37 +137,10 @@ impl ComposeResolver {
             .await
             .map_err(|e| failed("configure", e))?
             .map_err(|why| Error::new(ErrorCode::InvalidArgument, "configure", &self.name, why))?;
-        let context = wit::ProjectContext {
-            directory_name: context.directory_name.clone(),
-            env_project_name: context.env_project_name.clone(),
-            file_project_name: context.file_project_name.clone(),
-        };
-        let containers: Vec<wit::Container> = containers
-            .iter()
-            .map(|c| wit::Container {
-                id: c.id.clone(),
-                names: c.names.clone(),
-                labels: c.labels.clone(),
-                state: c.state.clone(),
-            })
-            .collect();
-        let r = b
-            .remote_machine_compose()
-            .call_resolve(
-                &mut store,
-                project,
-                service,
-                sequence,
-                &context,
-                &containers,
-            )
+        b.remote_machine_compose()
+            .call_resolve(&mut store, project, service, sequence, context, containers)
             .await
             .map_err(|e| failed("resolve", e))?
-            .map_err(Error::from)?;
-        Ok(Resolution {
-            project: r.project,
-            container_id: r.container_id,
-            container_number: r.container_number,
-        })
+            .map_err(Error::from)
     }
 }
