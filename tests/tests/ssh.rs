@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use remote_host::ssh::{ConfigFile, Prompt, SshOptions, StrictHostKeyChecking};
+use remote_host::ssh::{ConfigFile, Prompt, SshBackend, SshOptions, StrictHostKeyChecking};
 use remote_host::{Backend, ErrorCode, ExitStatus, FileKind, OpenFlags, PlatformInfo};
 use remote_tests::sshd::{
     Agent, Sshd, TempDir, backend, connect, eventually, fixture_options, keygen, url,
@@ -25,6 +25,14 @@ async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what} did not finish within {STEP:?}"))
 }
 
+/// Why `b` refuses to start; panics with `accepted` if it starts.
+async fn refusal(b: &SshBackend, accepted: &str) -> remote_host::Error {
+    bounded("start", b.start())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{accepted}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_host_key_is_refused_with_its_fingerprint() {
     let f = Fixtures::load().ssh;
@@ -37,10 +45,7 @@ async fn unknown_host_key_is_refused_with_its_fingerprint() {
         ..fixture_options(&f)
     };
     let b = backend(&url(&f, f.port), opts);
-    let err = bounded("start", b.start())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("an unknown host key was accepted by default"));
+    let err = refusal(&b, "an unknown host key was accepted by default").await;
     assert_eq!(err.code(), ErrorCode::AccessDenied, "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&f.host_key_fingerprint), "{msg}");
@@ -95,10 +100,11 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
         strict_host_key_checking: Some(StrictHostKeyChecking::AcceptNew),
         ..fixture_options(&f)
     };
-    let err = bounded("start", backend(&url(&f, f.port), opts).start())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a changed host key was accepted"));
+    let err = refusal(
+        &backend(&url(&f, f.port), opts),
+        "a changed host key was accepted",
+    )
+    .await;
     assert_eq!(err.code(), ErrorCode::AccessDenied, "{err}");
     let msg = err.to_string();
     assert!(msg.contains("HAS CHANGED"), "{msg}");
@@ -161,10 +167,7 @@ async fn wrong_or_missing_keys_fail_naming_what_was_tried() {
         identities: vec![missing.clone(), wrong.clone()],
         ..fixture_options(&f)
     };
-    let err = bounded("start", backend(&url(&f, f.port), opts).start())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a wrong key was accepted"));
+    let err = refusal(&backend(&url(&f, f.port), opts), "a wrong key was accepted").await;
     assert_eq!(err.code(), ErrorCode::AccessDenied, "{err}");
     let msg = err.to_string();
     assert!(
@@ -184,10 +187,11 @@ async fn wrong_or_missing_keys_fail_naming_what_was_tried() {
         password: true,
         ..fixture_options(&f)
     };
-    let err = bounded("start", backend(&url(&f, f.port), opts).start())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("an encrypted key without a passphrase was accepted"));
+    let err = refusal(
+        &backend(&url(&f, f.port), opts),
+        "an encrypted key without a passphrase was accepted",
+    )
+    .await;
     let msg = err.to_string();
     assert!(msg.contains("encrypted"), "{msg}");
     assert!(msg.contains("no terminal"), "{msg}");
@@ -259,13 +263,11 @@ async fn ssh_agent_keys_come_first_and_are_named_when_refused() {
     assert_eq!(out, format!("{}\n", f.user));
 
     let bad = Agent::start(&[&wrong]);
-    let err = bounded(
-        "start",
-        backend(&url(&f, f.port), config_with(&bad, "bad")).start(),
+    let err = refusal(
+        &backend(&url(&f, f.port), config_with(&bad, "bad")),
+        "the agent's wrong key was accepted",
     )
-    .await
-    .err()
-    .unwrap_or_else(|| panic!("the agent's wrong key was accepted"));
+    .await;
     let msg = err.to_string();
     assert!(msg.contains("ssh-agent key SHA256:"), "{msg}");
     assert!(
