@@ -82,12 +82,12 @@ impl SftpFile {
         let mut out = Vec::with_capacity(usize::try_from(end - offset).unwrap_or(0).min(1 << 20));
         let mut next = offset;
         while next < end {
-            let raw = &self.s.raw;
+            let s = &self.s;
             let requests = (next..end)
                 .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
                 .map(|start| {
                     let n = (end - start).min(chunk);
-                    async move { (n, raw.read(handle, start, n as u32).await) }
+                    async move { (n, s.live(s.raw.read(handle, start, n as u32)).await) }
                 });
             let mut replies = futures::stream::iter(requests).buffered(PIPELINE);
             let mut gap = false;
@@ -124,13 +124,18 @@ impl SftpFile {
         let handle = self.handle(op)?;
         let chunk = self.s.write_len as usize;
         let depth = if self.append { 1 } else { PIPELINE };
-        let raw = &self.s.raw;
+        let s = &self.s;
         // Built up front so the pending future holds plain futures, not a closure over borrowed
         // chunks (which the `Send` check of async-trait cannot see through).
         let requests: Vec<_> = data
             .chunks(chunk.max(1))
             .enumerate()
-            .map(|(i, piece)| raw.write(handle, offset + (i * chunk) as u64, piece.to_vec()))
+            .map(|(i, piece)| {
+                s.live(
+                    s.raw
+                        .write(handle, offset + (i * chunk) as u64, piece.to_vec()),
+                )
+            })
             .collect();
         let mut acks = futures::stream::iter(requests).buffered(depth);
         while let Some(ack) = acks.next().await {
@@ -145,7 +150,7 @@ impl SftpFile {
             // The protocol cannot express it; the design asks for success here.
             return Ok(());
         }
-        match self.s.raw.fsync(handle).await {
+        match self.s.live(self.s.raw.fsync(handle)).await {
             Ok(_) => Ok(()),
             Err(SftpError::Status(s)) if s.status_code == StatusCode::OpUnsupported => Ok(()),
             Err(e) => Err(map("sync", &self.path, e)),
@@ -155,7 +160,7 @@ impl SftpFile {
     async fn close(&mut self) -> Result<()> {
         let handle = self.handle("close")?.to_string();
         self.handle = None;
-        let closed = self.s.raw.close(handle).await;
+        let closed = self.s.live(self.s.raw.close(handle)).await;
         self.permit = None;
         closed.map(|_| ()).map_err(|e| map("close", &self.path, e))
     }
@@ -169,7 +174,7 @@ impl Drop for SftpFile {
             let s = self.s.clone();
             let permit = self.permit.take();
             rt.spawn(async move {
-                let _ = s.raw.close(handle).await;
+                let _ = s.live(s.raw.close(handle)).await;
                 drop(permit);
             });
         }

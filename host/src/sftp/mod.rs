@@ -12,10 +12,12 @@
 //!   vague codes.
 //! - `attrs`: attributes and names to and from the native types.
 //! - `handle`: open files, with pipelined reads and writes.
+//! - `transport`: the watched stream, so no request outlives the session's end.
 
 mod attrs;
 mod errors;
 mod handle;
+mod transport;
 
 use std::sync::Arc;
 
@@ -69,6 +71,17 @@ pub(crate) struct Session {
     read_len: u32,
     write_len: u32,
     handles: Arc<Semaphore>,
+    ended: transport::Ended,
+}
+
+impl Session {
+    /// `request`, failing with the transport the moment the stream ends (see `transport`).
+    pub(crate) async fn live<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, SftpError>>,
+    ) -> Result<T, SftpError> {
+        self.ended.race(request).await
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -102,8 +115,12 @@ impl SftpFiles {
             request_timeout_secs: REQUEST_TIMEOUT_SECS,
             ..russh_sftp::client::Config::default()
         };
+        let (stream, ended) = transport::watch(stream);
         let mut raw = RawSftpSession::new_with_config(stream, config);
-        let version = raw.init().await.map_err(|e| map("sftp init", &target, e))?;
+        let version = ended
+            .race(raw.init())
+            .await
+            .map_err(|e| map("sftp init", &target, e))?;
         let has = |name: &str, v: &str| version.extensions.get(name).is_some_and(|x| x == v);
         let ext = Extensions {
             posix_rename: has("posix-rename@openssh.com", "1"),
@@ -112,8 +129,8 @@ impl SftpFiles {
             hardlink: has("hardlink@openssh.com", "1"),
         };
         let limits = if has("limits@openssh.com", "1") {
-            let l = raw
-                .limits()
+            let l = ended
+                .race(raw.limits())
                 .await
                 .map_err(|e| map("sftp limits", &target, e))?;
             Limits::from(l)
@@ -134,6 +151,7 @@ impl SftpFiles {
                 read_len,
                 write_len,
                 handles: Arc::new(Semaphore::new(MAX_OPEN_HANDLES)),
+                ended,
             }),
         })
     }
@@ -142,8 +160,7 @@ impl SftpFiles {
     pub async fn realpath(&self, path: &str) -> Result<String> {
         let reply = self
             .s
-            .raw
-            .realpath(path)
+            .live(self.s.raw.realpath(path))
             .await
             .map_err(|e| map("realpath", path, e))?;
         single_name("realpath", path, reply)
@@ -164,16 +181,16 @@ impl SftpFiles {
         }
         let raw = &self.s.raw;
         match (e.code(), refine) {
-            (ErrorCode::Io, Refine::Creates) if raw.lstat(path).await.is_ok() => {
+            (ErrorCode::Io, Refine::Creates) if self.s.live(raw.lstat(path)).await.is_ok() => {
                 with_code(e, ErrorCode::Exists)
             }
-            (ErrorCode::Io, Refine::NeedsFile) => match raw.stat(path).await {
+            (ErrorCode::Io, Refine::NeedsFile) => match self.s.live(raw.stat(path)).await {
                 Ok(a) if file_stat(&a.attrs, 0).kind == FileKind::Directory => {
                     with_code(e, ErrorCode::IsDirectory)
                 }
                 _ => e,
             },
-            (ErrorCode::Io, Refine::RemovesDir) => match raw.lstat(path).await {
+            (ErrorCode::Io, Refine::RemovesDir) => match self.s.live(raw.lstat(path)).await {
                 Ok(a) if file_stat(&a.attrs, 0).kind == FileKind::Directory => {
                     with_code(e, ErrorCode::NotEmpty)
                 }
@@ -181,8 +198,9 @@ impl SftpFiles {
             },
             (ErrorCode::NotFound, _) => {
                 if refine == Refine::NeedsDir
-                    && raw
-                        .stat(path)
+                    && self
+                        .s
+                        .live(raw.stat(path))
                         .await
                         .is_ok_and(|a| file_stat(&a.attrs, 0).kind != FileKind::Directory)
                 {
@@ -206,7 +224,7 @@ impl SftpFiles {
             if parent.is_empty() {
                 return false;
             }
-            match self.s.raw.stat(parent).await {
+            match self.s.live(self.s.raw.stat(parent)).await {
                 Ok(a) => return file_stat(&a.attrs, 0).kind != FileKind::Directory,
                 Err(_) => p = parent,
             }
@@ -264,7 +282,7 @@ impl SftpFiles {
         } else {
             Refine::None
         };
-        match self.s.raw.open(path, wire, attrs).await {
+        match self.s.live(self.s.raw.open(path, wire, attrs)).await {
             Ok(h) => Ok(SftpFile::new(
                 self.s.clone(),
                 h.handle,
@@ -277,7 +295,7 @@ impl SftpFiles {
     }
 
     async fn setstat(&self, op: &str, path: &str, attrs: FileAttributes) -> Result<()> {
-        match self.s.raw.setstat(path, attrs).await {
+        match self.s.live(self.s.raw.setstat(path, attrs)).await {
             Ok(_) => Ok(()),
             Err(err) => Err(self.fail(op, path, err, Refine::None).await),
         }
@@ -290,7 +308,7 @@ impl SftpFiles {
         name: &str,
         data: Vec<u8>,
     ) -> std::result::Result<(), SftpError> {
-        match self.s.raw.extended(name, data).await? {
+        match self.s.live(self.s.raw.extended(name, data)).await? {
             Packet::Status(s) if s.status_code == StatusCode::Ok => Ok(()),
             Packet::Status(s) => Err(SftpError::Status(s)),
             other => {
@@ -339,14 +357,14 @@ impl FileClient for SftpFiles {
     }
 
     async fn stat(&self, path: &str) -> Result<FileStat> {
-        match self.s.raw.stat(path).await {
+        match self.s.live(self.s.raw.stat(path)).await {
             Ok(a) => Ok(file_stat(&a.attrs, 0)),
             Err(err) => Err(self.fail("stat", path, err, Refine::None).await),
         }
     }
 
     async fn lstat(&self, path: &str) -> Result<FileStat> {
-        match self.s.raw.lstat(path).await {
+        match self.s.live(self.s.raw.lstat(path)).await {
             Ok(a) => Ok(file_stat(&a.attrs, 0)),
             Err(err) => Err(self.fail("lstat", path, err, Refine::None).await),
         }
@@ -361,13 +379,13 @@ impl FileClient for SftpFiles {
                 format!("{MAX_OPEN_HANDLES} files are already open on this SFTP session"),
             )
         })?;
-        let handle = match self.s.raw.opendir(path).await {
+        let handle = match self.s.live(self.s.raw.opendir(path)).await {
             Ok(h) => h.handle,
             Err(err) => return Err(self.fail("read dir", path, err, Refine::NeedsDir).await),
         };
         let mut entries = Vec::new();
         let listed = loop {
-            let batch = match self.s.raw.readdir(handle.as_str()).await {
+            let batch = match self.s.live(self.s.raw.readdir(handle.as_str())).await {
                 Ok(name) => name.files,
                 Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => break Ok(()),
                 Err(err) => break Err(map("read dir", path, err)),
@@ -388,7 +406,7 @@ impl FileClient for SftpFiles {
                 Err(e) => break Err(e),
             }
         };
-        let closed = self.s.raw.close(handle).await;
+        let closed = self.s.live(self.s.raw.close(handle)).await;
         drop(permit);
         listed?;
         closed.map_err(|e| map("read dir", path, e))?;
@@ -397,7 +415,7 @@ impl FileClient for SftpFiles {
     }
 
     async fn readlink(&self, path: &str) -> Result<String> {
-        match self.s.raw.readlink(path).await {
+        match self.s.live(self.s.raw.readlink(path)).await {
             Ok(reply) => single_name("readlink", path, reply),
             Err(err) => Err(self.fail("readlink", path, err, Refine::None).await),
         }
@@ -412,7 +430,7 @@ impl FileClient for SftpFiles {
                 format!("mode {mode:#o} has bits outside 0o7777"),
             ));
         }
-        match self.s.raw.mkdir(path, mode_attrs(mode)).await {
+        match self.s.live(self.s.raw.mkdir(path, mode_attrs(mode))).await {
             Ok(_) => Ok(()),
             Err(err) => Err(self.fail("mkdir", path, err, Refine::Creates).await),
         }
@@ -461,7 +479,7 @@ impl FileClient for SftpFiles {
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
-        let err = match self.s.raw.remove(path).await {
+        let err = match self.s.live(self.s.raw.remove(path)).await {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
@@ -475,7 +493,7 @@ impl FileClient for SftpFiles {
         if !is_dir {
             return Err(self.fail("remove", path, err, Refine::None).await);
         }
-        match self.s.raw.rmdir(path).await {
+        match self.s.live(self.s.raw.rmdir(path)).await {
             Ok(_) => Ok(()),
             Err(err) => Err(self.fail("remove", path, err, Refine::RemovesDir).await),
         }
@@ -492,7 +510,7 @@ impl FileClient for SftpFiles {
             )
             .await
         } else {
-            self.s.raw.rename(old, new).await.map(|_| ())
+            self.s.live(self.s.raw.rename(old, new)).await.map(|_| ())
         };
         match result {
             Ok(()) => Ok(()),
@@ -512,7 +530,7 @@ impl FileClient for SftpFiles {
         // OpenSSH's server takes (target, link) in that order, against the draft's (link,
         // target); every server we talk to follows OpenSSH. The library writes its first
         // argument first, so the target goes first here.
-        match self.s.raw.symlink(target, link).await {
+        match self.s.live(self.s.raw.symlink(target, link)).await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let e = self.fail("symlink", link, err, Refine::Creates).await;
@@ -541,7 +559,7 @@ impl FileClient for SftpFiles {
             Ok(()) => Ok(()),
             Err(err) => {
                 let mut e = self.fail("link", new, err, Refine::Creates).await;
-                if e.code() == ErrorCode::Io && self.s.raw.lstat(old).await.is_err() {
+                if e.code() == ErrorCode::Io && self.s.live(self.s.raw.lstat(old)).await.is_err() {
                     e = with_code(e, ErrorCode::NotFound);
                 }
                 Err(Error::new(
@@ -600,7 +618,7 @@ impl FileClient for SftpFiles {
                 "the SFTP server does not offer statvfs@openssh.com",
             ));
         }
-        match self.s.raw.statvfs(path).await {
+        match self.s.live(self.s.raw.statvfs(path)).await {
             Ok(v) => Ok(Statfs {
                 blocks: v.blocks,
                 bfree: v.blocks_free,
