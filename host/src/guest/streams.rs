@@ -26,8 +26,9 @@ use crate::session::{OutputPipe, StdinPipe};
 /// Bounded so a guest cannot make the host allocate more per stream.
 const CHUNK: usize = 64 << 10;
 
-/// What a file input stream reads from the file at a time: bulk reads through a stack of guests
-/// cost one call per layer per chunk, so chunks are large; one is buffered per open stream.
+/// What a file stream reads from or writes to the file at a time: bulk data through a stack of
+/// guests costs one call per layer per chunk, so chunks are large; one is buffered per open
+/// stream.
 const FILE_CHUNK: usize = 1 << 20;
 
 /// A stream failure carrying the native error, which `types.stream-error-cause` gives back.
@@ -244,7 +245,9 @@ pub struct FileOutput {
     file: Arc<Mutex<Box<dyn RemoteWriteFile>>>,
     /// `None` appends: each write goes to the current end of the file.
     offset: Option<u64>,
-    buf: BytesMut,
+    /// What the writer gave since the last drain, as given: one piece is written without a copy.
+    pending: Vec<Bytes>,
+    buffered: usize,
     error: Option<Error>,
 }
 
@@ -254,7 +257,8 @@ impl FileOutput {
         FileOutput {
             file,
             offset: Some(offset),
-            buf: BytesMut::new(),
+            pending: Vec::new(),
+            buffered: 0,
             error: None,
         }
     }
@@ -265,7 +269,8 @@ impl FileOutput {
         FileOutput {
             file,
             offset: None,
-            buf: BytesMut::new(),
+            pending: Vec::new(),
+            buffered: 0,
             error: None,
         }
     }
@@ -278,10 +283,14 @@ impl FileOutput {
     }
 
     async fn drain(&mut self) {
-        if self.buf.is_empty() || self.error.is_some() {
+        if self.buffered == 0 || self.error.is_some() {
             return;
         }
-        let data = self.buf.split().freeze();
+        let data = match std::mem::take(&mut self.pending).as_slice() {
+            [one] => one.clone(),
+            many => many.concat().into(),
+        };
+        self.buffered = 0;
         let file = self.file.lock().await;
         let at = match self.offset {
             Some(o) => Ok(o),
@@ -312,10 +321,13 @@ impl Pollable for FileOutput {
 impl OutputStream for FileOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
         self.check()?;
-        if self.buf.len() + bytes.len() > CHUNK {
+        if self.buffered + bytes.len() > FILE_CHUNK {
             return Err(StreamError::trap("write exceeds the permit of check-write"));
         }
-        self.buf.extend_from_slice(&bytes);
+        if !bytes.is_empty() {
+            self.buffered += bytes.len();
+            self.pending.push(bytes);
+        }
         Ok(())
     }
 
@@ -325,7 +337,7 @@ impl OutputStream for FileOutput {
 
     fn check_write(&mut self) -> StreamResult<usize> {
         self.check()?;
-        Ok(CHUNK - self.buf.len())
+        Ok(FILE_CHUNK - self.buffered)
     }
 
     async fn cancel(&mut self) {
@@ -346,13 +358,43 @@ pub async fn read_up_to(stream: &mut DynInputStream, len: u64, op: &str) -> Resu
             Ok(bytes) if !bytes.is_empty() => out.extend_from_slice(&bytes),
             Ok(_) => stream.ready().await,
             Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e) | StreamError::Trap(e)) => {
-                return Err(super::types::cause_of(&e)
-                    .unwrap_or_else(|| Error::new(ErrorCode::Io, op, "", format!("{e:#}"))));
-            }
+            Err(e) => return Err(stream_error(op, e)),
         }
     }
     Ok(out)
+}
+
+/// Writes all of `data` into `stream` and waits until the stream has passed it on: what a native
+/// `write(data)` promises (written, or an error), given to a stream the host holds. `op` names
+/// the call in errors.
+pub async fn write_all(stream: &mut DynOutputStream, data: &[u8], op: &str) -> Result<u64, Error> {
+    let mut rest = data;
+    // Bounded: every round either hands over bytes or waits for the stream to take more.
+    while !rest.is_empty() {
+        let permit = stream.check_write().map_err(|e| stream_error(op, e))?;
+        if permit == 0 {
+            stream.ready().await;
+            continue;
+        }
+        let (now, later) = rest.split_at(permit.min(rest.len()));
+        stream
+            .write(Bytes::copy_from_slice(now))
+            .map_err(|e| stream_error(op, e))?;
+        rest = later;
+    }
+    stream.flush().map_err(|e| stream_error(op, e))?;
+    stream.ready().await;
+    stream.check_write().map_err(|e| stream_error(op, e))?;
+    Ok(data.len() as u64)
+}
+
+/// The native error behind a stream failure.
+fn stream_error(op: &str, e: StreamError) -> Error {
+    match e {
+        StreamError::Closed => Error::new(ErrorCode::ConnectionLost, op, "", "the stream closed"),
+        StreamError::LastOperationFailed(e) | StreamError::Trap(e) => super::types::cause_of(&e)
+            .unwrap_or_else(|| Error::new(ErrorCode::Io, op, "", format!("{e:#}"))),
+    }
 }
 
 /// The most one [`read_up_to`] gathers, whatever length is asked for, so a huge `len` cannot

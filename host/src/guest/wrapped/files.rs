@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use wasmtime::component::{Resource, ResourceAny};
-use wasmtime_wasi_io::streams::DynInputStream;
+use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
 use super::super::instance::{Shared, call};
-use super::super::streams::read_up_to;
+use super::super::streams::{read_up_to, write_all};
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::{FileClient, RemoteFile, RemoteWriteFile};
 use crate::types::{DirEntry, FileStat, OpenFlags, Statfs, Timestamp};
@@ -68,6 +68,8 @@ impl FileClient for GuestFiles {
             shared: self.shared.clone(),
             generation,
             handle: h,
+            pos: 0,
+            append: false,
         }))
     }
 
@@ -88,6 +90,8 @@ impl FileClient for GuestFiles {
             shared: self.shared.clone(),
             generation,
             handle: h,
+            pos: 0,
+            append: flags.append,
         }))
     }
 
@@ -175,7 +179,7 @@ macro_rules! handle {
     }};
 }
 
-/// The smallest `read-at` worth a stream of its own.
+/// The smallest `read-at`, `write` or `write-at` worth a stream of its own.
 const STREAM_MIN: u64 = 64 << 10;
 
 /// A read handle of a guest-wrapped backend.
@@ -261,10 +265,41 @@ impl Drop for GuestRead {
 }
 
 /// A write handle of a guest-wrapped backend.
+///
+/// Writes of 64 KiB or more go through a `write-via-stream` (or `append-via-stream`) of their
+/// own: a pass-through guest hands on the stream of the layer below and the host writes into it
+/// directly, so the bytes never enter the guest's memory. So that both kinds of write agree on
+/// where the next one goes, `write` is positional here (`write-at` at the position this handle
+/// keeps) except in append mode, where every write goes to the end anyway.
 pub struct GuestWrite {
     shared: Arc<Shared>,
     generation: u64,
     handle: ResourceAny,
+    pos: u64,
+    append: bool,
+}
+
+impl GuestWrite {
+    /// Writes `data` through a stream the guest hands over: at `offset`, or at the end.
+    async fn write_streamed(&self, op: &str, offset: Option<u64>, data: &[u8]) -> Result<u64> {
+        let (shared, generation, h) = (&self.shared, self.generation, self.handle);
+        let mut state = shared.state.lock().await;
+        let r: Result<Resource<DynOutputStream>> = match offset {
+            Some(offset) => call!(state, shared, op, "", Some(generation), live => live
+                .b
+                .remote_machine_file_client()
+                .write_handle()
+                .call_write_via_stream(&mut live.store, h, offset)),
+            None => call!(state, shared, op, "", Some(generation), live => live
+                .b
+                .remote_machine_file_client()
+                .write_handle()
+                .call_append_via_stream(&mut live.store, h)),
+        };
+        let mut stream = super::take_stream(&mut state, op, r)?;
+        drop(state);
+        write_all(&mut stream, data, op).await
+    }
 }
 
 impl std::fmt::Debug for GuestWrite {
@@ -276,7 +311,18 @@ impl std::fmt::Debug for GuestWrite {
 #[async_trait]
 impl RemoteWriteFile for GuestWrite {
     async fn write(&mut self, data: &[u8]) -> Result<u64> {
-        handle!(self, write_handle, "write", call_write(data))
+        let big = data.len() as u64 >= STREAM_MIN;
+        let n = match (self.append, big) {
+            (true, false) => handle!(self, write_handle, "write", call_write(data))?,
+            (true, true) => self.write_streamed("write", None, data).await?,
+            (false, false) => {
+                let pos = self.pos;
+                handle!(self, write_handle, "write", call_write_at(pos, data))?
+            }
+            (false, true) => self.write_streamed("write", Some(self.pos), data).await?,
+        };
+        self.pos += n;
+        Ok(n)
     }
 
     async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -284,7 +330,10 @@ impl RemoteWriteFile for GuestWrite {
     }
 
     async fn write_at(&self, offset: u64, data: &[u8]) -> Result<u64> {
-        handle!(self, write_handle, "write-at", call_write_at(offset, data))
+        if (data.len() as u64) < STREAM_MIN {
+            return handle!(self, write_handle, "write-at", call_write_at(offset, data));
+        }
+        self.write_streamed("write-at", Some(offset), data).await
     }
 
     async fn stat(&self) -> Result<FileStat> {
