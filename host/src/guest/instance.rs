@@ -172,15 +172,8 @@ impl State {
         op: &str,
         generation: Option<u64>,
     ) -> Result<&mut Live> {
-        if let Some(g) = generation
-            && g != self.generation
-        {
-            return Err(Error::new(
-                ErrorCode::ConnectionLost,
-                op,
-                &shared.bp.name,
-                "the guest was restarted after a failure; this object went with it",
-            ));
+        if let Some(g) = generation {
+            self.check_generation(shared, op, g)?;
         }
         self.drain(shared).await;
         if self.live.is_none() {
@@ -189,6 +182,20 @@ impl State {
         let live = self.live.as_mut().unwrap_or_else(|| unreachable!());
         budget(&mut live.store, &shared.bp.limits)?;
         Ok(live)
+    }
+
+    /// Whether an object of `generation` (a session, a handle, a stream taken from one) is
+    /// still of the running instance: an older one went with the instance a failure stopped.
+    pub fn check_generation(&self, shared: &Shared, op: &str, generation: u64) -> Result<()> {
+        if generation != self.generation {
+            return Err(Error::new(
+                ErrorCode::ConnectionLost,
+                op,
+                &shared.bp.name,
+                "the guest was restarted after a failure; this object went with it",
+            ));
+        }
+        Ok(())
     }
 
     /// The result of a call made after `enter`: a trap stops the instance.

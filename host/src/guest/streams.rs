@@ -405,11 +405,7 @@ pub const FILL_MAX: usize = 4 << 20;
 fn io_error(what: &str, e: StreamError) -> io::Error {
     match e {
         StreamError::Closed => io::Error::new(io::ErrorKind::BrokenPipe, format!("{what} closed")),
-        StreamError::LastOperationFailed(e) | StreamError::Trap(e) => {
-            let cause = super::types::cause_of(&e)
-                .unwrap_or_else(|| Error::new(ErrorCode::Io, what, "", format!("{e:#}")));
-            io::Error::other(cause)
-        }
+        failed => io::Error::other(stream_error(what, failed)),
     }
 }
 

@@ -10,7 +10,7 @@ use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
 use super::super::instance::{Shared, call};
 use super::super::streams::{read_up_to, write_all};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::file_client::{FileClient, RemoteFile, RemoteWriteFile};
 use crate::types::{DirEntry, FileStat, OpenFlags, Statfs, Timestamp};
 
@@ -206,14 +206,7 @@ impl RemoteFile for GuestRead {
     async fn read(&mut self, len: u64) -> Result<Vec<u8>> {
         let (shared, generation, h) = (&self.shared, self.generation, self.handle);
         let mut state = shared.state.lock().await;
-        if state.generation != generation {
-            return Err(Error::new(
-                ErrorCode::ConnectionLost,
-                "read",
-                &shared.bp.name,
-                "the guest was restarted after a failure; this object went with it",
-            ));
-        }
+        state.check_generation(shared, "read", generation)?;
         let slot = self.stream.get_mut().unwrap_or_else(|p| p.into_inner());
         let stream = match slot.take() {
             Some(stream) => stream,
