@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use remote_host::conformance::support::Xorshift;
 use remote_host::{Backend, ErrorCode, ExitStatus};
 use remote_tests::{backends, exec};
 
@@ -22,18 +23,6 @@ fn every_char() -> String {
 /// `s` as one word for `/bin/sh`.
 fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// A small deterministic generator (xorshift64*), so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
 }
 
 async fn every_character_round_trips(b: &dyn Backend, random_lines: usize) {
@@ -84,12 +73,12 @@ async fn every_character_round_trips(b: &dyn Backend, random_lines: usize) {
 
     // Random lines of printable and control characters: shell syntax errors and all, each ends
     // in a status or an error within the bound.
-    let mut rng = Rng(0x00c0_ffee_d00d);
+    let mut rng = Xorshift(0x00c0_ffee_d00d);
     let alphabet: Vec<char> = every_char().chars().filter(|c| *c != '\u{0}').collect();
     for i in 0..random_lines {
-        let len = (rng.next() % 40) as usize;
+        let len = (rng.next_u64() % 40) as usize;
         let line: String = (0..len)
-            .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+            .map(|_| alphabet[(rng.next_u64() % alphabet.len() as u64) as usize])
             .collect();
         // Never a command that could wait on stdin, sleep or touch the machine.
         let line = format!("exit 0; {line}");

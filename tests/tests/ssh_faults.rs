@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use remote_host::conformance::support::Xorshift;
 use remote_host::ssh::{SshBackend, SshOptions};
 use remote_host::upload::upload_via_files;
 use remote_host::{Backend, ErrorCode, ExitStatus};
@@ -210,25 +211,13 @@ async fn a_cut_write_is_an_error_and_a_cut_upload_leaves_the_old_file_whole() {
     r.backend.close().await.unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// A small deterministic generator (xorshift64*), so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_execs_under_random_cuts_succeed_or_fail_clearly() {
     const RUNS: usize = 1000;
     const BUDGET: Duration = Duration::from_secs(300);
     let r = rig("random-cuts", None).await;
     let seed = 0x005e_ed0f_c075;
-    let mut rng = Rng(seed);
+    let mut rng = Xorshift(seed);
     let started = Instant::now();
     let (mut ok, mut failed, mut kinds) = (0usize, 0usize, std::collections::BTreeMap::new());
     for i in 0..RUNS {
@@ -239,10 +228,10 @@ async fn a_thousand_execs_under_random_cuts_succeed_or_fail_clearly() {
         // One command in eight arms a cut somewhere in the next 30 KB on the wire (inside a
         // command's output, between commands, or inside the handshake of the redial that follows
         // a cut); one in sixty-four resets the connection.
-        let roll = rng.next();
+        let roll = rng.next_u64();
         match roll % 64 {
             0 => r.proxy.reset_all(),
-            1..=8 if !r.proxy.cut_pending() => r.proxy.cut_after(Some(rng.next() % 30_000 + 1)),
+            1..=8 if !r.proxy.cut_pending() => r.proxy.cut_after(Some(rng.next_u64() % 30_000 + 1)),
             _ => {}
         }
         let cmd = format!(

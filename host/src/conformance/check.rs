@@ -59,14 +59,26 @@ pub fn expect_err<T: Debug>(r: Result<T>, what: &str) -> CaseResult {
 /// Deterministic pseudo-random bytes (xorshift64*), so large-file cases need no RNG dependency
 /// and a failing offset can be reproduced.
 pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut x = Xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+        out.extend_from_slice(&x.next_u64().to_le_bytes());
     }
     out.truncate(len);
     out
+}
+
+/// A xorshift64* generator: deterministic, so a test driven by it can be replayed from its seed
+/// (which must not be 0).
+#[derive(Debug, Clone)]
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
 }

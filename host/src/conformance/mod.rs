@@ -26,7 +26,7 @@ pub use runner::{
 
 /// Helpers the scenarios use that are useful to other test code too (load tests, benchmarks).
 pub mod support {
-    pub use super::check::pattern;
+    pub use super::check::{Xorshift, pattern};
     pub use super::sessions::{Output, run};
 }
 
