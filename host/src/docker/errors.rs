@@ -5,6 +5,7 @@
 //! a failure to reach the daemon at all is `connection-lost`.
 
 use bollard::errors::Error as DockerError;
+use bollard::models::ContainerState;
 
 use crate::error::{Error, ErrorCode};
 
@@ -65,8 +66,11 @@ pub fn paused(op: &str, target: &str) -> Error {
     )
 }
 
-/// The error for a container that exists but is not running.
-pub fn not_running(op: &str, target: &str, state: &str) -> Error {
+/// The error for a container that exists but is not running, naming the state inspect gave.
+pub fn not_running(op: &str, target: &str, state: Option<&ContainerState>) -> Error {
+    let state = state
+        .and_then(|s| s.status)
+        .map_or_else(|| "unknown".to_string(), |s| s.to_string());
     Error::new(
         ErrorCode::ConnectionLost,
         op,

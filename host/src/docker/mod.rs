@@ -136,10 +136,7 @@ impl DockerBackend {
             .map_err(|e| errors::map("inspect container", &self.reference, e))?;
         let state = info.state.as_ref();
         if state.and_then(|s| s.running) != Some(true) {
-            let status = state
-                .and_then(|s| s.status)
-                .map_or_else(|| "unknown".to_string(), |s| s.to_string());
-            return Err(errors::not_running("start", &self.reference, &status));
+            return Err(errors::not_running("start", &self.reference, state));
         }
         let id = info.id.clone().unwrap_or_else(|| self.reference.clone());
         let has_shell = docker
@@ -248,13 +245,7 @@ impl Backend for DockerBackend {
                 match (state.running, state.paused) {
                     (Some(true), Some(true)) => Err(errors::paused("keep-alive", &self.addr)),
                     (Some(true), _) => Ok(()),
-                    _ => Err(errors::not_running(
-                        "keep-alive",
-                        &self.addr,
-                        &state
-                            .status
-                            .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
-                    )),
+                    _ => Err(errors::not_running("keep-alive", &self.addr, Some(&state))),
                 }
             });
         self.record(alive)
