@@ -5,6 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../host/build/toolchain.rs"]
+mod toolchain;
+
+/// The target the guests are built for.
+const WASM: &str = "wasm32-wasip2";
+
 /// The guests, by crate directory; the component is `remote_guest_<name>.wasm`.
 const GUESTS: [&str; 4] = ["policy", "path-rewrite", "compose-resolver", "sandbox-test"];
 
@@ -32,11 +38,19 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", guests.join("../wit").display());
 
+    let toolchain = toolchain::Toolchain::detect();
+    toolchain.watch_installed_targets();
+    assert!(
+        toolchain.has_target(WASM),
+        "the guests need the Rust target {WASM}, which is not installed: run \
+         `rustup target add {WASM}` (tests/fixtures/setup.sh does), then build again"
+    );
+
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
         .arg("--release")
-        .arg("--target=wasm32-wasip2")
+        .arg(format!("--target={WASM}"))
         .arg("--workspace")
         .arg("--manifest-path")
         .arg(guests.join("Cargo.toml"))
@@ -53,8 +67,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
     assert!(
         status.success(),
-        "building the guests failed (is the wasm32-wasip2 target installed? \
-         tests/fixtures/setup.sh adds it)"
+        "building the guests failed ({status}); see cargo's output above"
     );
 
     let mut code = String::new();
@@ -62,7 +75,8 @@ fn main() {
     for dir in GUESTS {
         let name = dir.replace('-', "_");
         let wasm = target
-            .join("wasm32-wasip2/release")
+            .join(WASM)
+            .join("release")
             .join(format!("remote_guest_{name}.wasm"));
         assert!(
             wasm.is_file(),

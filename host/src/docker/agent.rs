@@ -37,6 +37,15 @@ pub fn agent_for(arch: &str) -> Option<&'static [u8]> {
         .map(|(_, b)| *b)
 }
 
+/// Every agent platform and what this build carries for it: the binary's size, or why it has
+/// none. (`remote --version` shows it, so a user can tell a build that cannot serve containers
+/// of a platform.)
+pub fn embedded_agents() -> Vec<(&'static str, std::result::Result<usize, &'static str>)> {
+    let built = built::BUILT.iter().map(|(a, b)| (*a, Ok(b.len())));
+    let missing = built::NOT_BUILT.iter().map(|(a, why, _)| (*a, Err(*why)));
+    built.chain(missing).collect()
+}
+
 /// The embedded agent for `platform`, or an error naming the platform and how to get one.
 pub fn binary(platform: &PlatformInfo, target: &str) -> Result<&'static [u8]> {
     let name = format!("{}/{}", platform.os, platform.arch);

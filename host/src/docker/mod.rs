@@ -40,7 +40,7 @@ use crate::platform::platform_from;
 use crate::session::Session;
 use crate::types::PlatformInfo;
 
-pub use agent::agent_for;
+pub use agent::{agent_for, embedded_agents};
 pub use connect::connect as connect_daemon;
 pub use errors::map as map_error;
 pub use session::DockerSession;

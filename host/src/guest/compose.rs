@@ -66,6 +66,11 @@ impl ComposeResolver {
             .clone()
     }
 
+    /// The size of the resolver built into this binary, or why it has none.
+    pub fn embedded_size() -> std::result::Result<usize, &'static str> {
+        embedded::COMPOSE_RESOLVER.map(<[u8]>::len)
+    }
+
     /// Loads the component `wasm`, named `what` in errors.
     pub fn from_bytes(wasm: &[u8], what: &str) -> Result<ComposeResolver> {
         let what = what.to_string();

@@ -17,7 +17,7 @@ mod fs;
 mod report;
 
 use anyhow::Context as _;
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use remote_host::ssh::SshBackend;
 use remote_host::{Backend, DestType, connect, parse_destination};
 
@@ -28,7 +28,8 @@ use remote_host::guest::GuestSpec;
 const TOOL_FAILURE: u8 = 255;
 
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().long_version(long_version()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -47,6 +48,24 @@ fn main() {
     // Exit at once: a thread still blocked reading our stdin for a finished command must not
     // hold the process open.
     std::process::exit(i32::from(code))
+}
+
+/// `--version`: the version and what this build carries, since what it can do depends on the
+/// Rust targets installed when it was built (an agent per container platform, the compose
+/// resolver).
+fn long_version() -> String {
+    let mut out = format!("{}\n", env!("CARGO_PKG_VERSION"));
+    for (arch, built) in remote_host::docker::embedded_agents() {
+        match built {
+            Ok(size) => out.push_str(&format!("agent linux/{arch}: embedded, {size} bytes\n")),
+            Err(why) => out.push_str(&format!("agent linux/{arch}: not built ({why})\n")),
+        }
+    }
+    match remote_host::guest::ComposeResolver::embedded_size() {
+        Ok(size) => out.push_str(&format!("compose resolver: embedded, {size} bytes")),
+        Err(why) => out.push_str(&format!("compose resolver: not built ({why})")),
+    }
+    out
 }
 
 fn fail(e: &anyhow::Error) -> u8 {

@@ -22,6 +22,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod toolchain;
+
 /// (GOARCH, Rust target) of each agent platform.
 const PLATFORMS: &[(&str, &str)] = &[
     ("amd64", "x86_64-unknown-linux-musl"),
@@ -55,18 +57,9 @@ fn main() {
     let target_dir = env::var_os("REMOTE_AGENT_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| shared_target_dir(&out));
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let installed = |triple: &str| {
-        sysroot
-            .as_deref()
-            .is_some_and(|s| s.join("lib/rustlib").join(triple).join("lib").is_dir())
-    };
+    let toolchain = toolchain::Toolchain::detect();
+    toolchain.watch_installed_targets();
+    let installed = |triple: &str| toolchain.has_target(triple);
 
     let mut code = String::from(
         "/// Agents built with this binary: (GOARCH, the static binary).\n\
