@@ -65,7 +65,9 @@ pub trait Backend: Send + Sync {
     /// it errors only when it learned nothing.
     async fn detect_platform(&self) -> Result<PlatformInfo>;
 
-    /// Ends the connection and frees everything it holds; sessions and file clients obtained from
-    /// it fail afterwards. Closing twice is not an error.
+    /// Ends the connection and frees everything it holds. Everything obtained from it fails
+    /// afterwards with `connection-lost`: sessions, new or running (a running command is ended),
+    /// file clients and open handles, and the backend's own operations but `close`, which may be
+    /// called again.
     async fn close(&self) -> Result<()>;
 }

@@ -46,7 +46,8 @@ pub trait FileClient: Send + Sync {
     /// Creates one directory with permission bits `mode` (less the umask).
     async fn mkdir(&self, path: &str, mode: u32) -> Result<()>;
 
-    /// Creates a directory and any missing parents; existing directories are fine.
+    /// Creates a directory and any missing parents; existing directories are fine. A path that
+    /// exists as a non-directory is `exists`; a parent that does is `not-directory`.
     async fn mkdir_all(&self, path: &str, mode: u32) -> Result<()>;
 
     /// Removes a file, a symlink or an empty directory.

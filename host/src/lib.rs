@@ -26,6 +26,7 @@
 //! - [`types`]: plain data shared by the interfaces.
 //! - [`backend`], [`session`], [`file_client`]: the traits, one module per WIT interface.
 //! - [`destination`]: parsing of destination strings.
+//! - [`lifetime`]: a backend's open-or-closed state, shared with what it hands out.
 //! - [`platform`]: `uname` names to GOOS/GOARCH.
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
@@ -44,6 +45,7 @@ pub mod docker;
 pub mod error;
 pub mod file_client;
 pub mod guest;
+pub mod lifetime;
 pub mod local;
 pub mod platform;
 pub mod session;

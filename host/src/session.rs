@@ -40,11 +40,13 @@ pub trait Session: Send + Sync {
     async fn start(&mut self, cmd: &str) -> Result<()>;
 
     /// Waits for the command to end. An error means the session itself failed (connection lost,
-    /// not started); a command that exits non-zero is `Ok(ExitStatus::Exited(n))`.
+    /// not started); a command that exits non-zero is `Ok(ExitStatus::Exited(n))`. The status
+    /// is reported once: a second `wait` is `invalid-argument`.
     async fn wait(&mut self) -> Result<ExitStatus>;
 
-    /// Ends the session and frees its resources. A command still running is killed on targets
-    /// where the session owns it (local, docker); closing twice is not an error.
+    /// Ends the session and frees its resources. A command still running is ended: killed
+    /// (local; docker with a daemon on this machine) or sent `KILL` through SSH's `signal`
+    /// request; closing twice is not an error.
     async fn close(&mut self) -> Result<()>;
 }
 
@@ -57,6 +59,11 @@ pub fn already_started(op: &str, cmd: &str) -> crate::error::Error {
 /// The error for `wait` on a session that was never started.
 pub fn not_started(op: &str) -> crate::error::Error {
     misuse(op, "", "the session was not started")
+}
+
+/// The error for a second `wait`: the status was reported once, to the first.
+pub fn already_waited(op: &str, cmd: &str) -> crate::error::Error {
+    misuse(op, cmd, "the session was already waited for")
 }
 
 /// The error for taking a pipe (`stdin`, `stdout`, `stderr`) twice.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use remote_host::{Backend, Error, FileClient, PlatformInfo, Result, Session};
 
-/// Cases that need what the scratch image lacks: a shell (exit, `$$`, `;`, quoting through
+/// Cases that need what the scratch image lacks: a shell (exit, `$$`, `;`, `&&`, quoting through
 /// variables) or `cat`. They may end unsupported there (or, for `cat`, with exit status 127).
 pub const SCRATCH_LACKS: &[&str] = &[
     "exit_codes",
@@ -23,8 +23,20 @@ pub const SCRATCH_LACKS: &[&str] = &[
     "stderr_separated",
     "env_values_need_quoting",
     "concurrent_sessions",
-    "session_misuse",
+    "session_close_ends_command",
+    "stdin_not_taken_reads_eof",
+    "untaken_output_does_not_stall",
 ];
+
+/// The suite's options on the scratch image: the commands it runs are the one program there,
+/// the agent, so the session cases that need only some command to run run there too.
+pub fn scratch_options() -> remote_host::conformance::SuiteOptions {
+    remote_host::conformance::SuiteOptions {
+        noop_command: "/remote-agent --version".into(),
+        idle_command: "/remote-agent --idle".into(),
+        ..remote_host::conformance::SuiteOptions::default()
+    }
+}
 
 /// Bound on any one docker or docker-compose command.
 const COMMAND_LIMIT: &str = "120";

@@ -289,57 +289,59 @@ pub async fn made(
         .unwrap_or_else(|_| panic!("the {backend} backend did not start within {CASE_LIMIT:?}"))
 }
 
-/// Runs the named case against `backend` and panics unless it passed. Unsupported counts as a
-/// failure here: backends that may legitimately lack a feature get their own list of exceptions.
+/// Runs the named case against `backend` with the default options and panics unless it
+/// passed. Unsupported counts as a failure here: backends that may legitimately lack a feature
+/// get their own list of exceptions ([`check_case_allowing`]).
 pub async fn check_case(backend: Box<dyn Backend>, name: &str) {
-    check_case_allowing(backend, name, &[]).await;
+    check_case_allowing(backend, name, &[], &SuiteOptions::default()).await;
 }
 
-/// [`check_case`], where the cases in `allowed` may also end unsupported, or fail only because
-/// the program they run is missing (exit status 127): a target that lacks what they need (a
-/// shell, `cat`), as listed per backend with the reason.
-pub async fn check_case_allowing(backend: Box<dyn Backend>, name: &str, allowed: &[&str]) {
+/// [`check_case`] with `opts`, where the cases in `allowed` may also end unsupported, or fail
+/// only because the program they run is missing (exit status 127): a target that lacks what
+/// they need (a shell, `cat`), as listed per backend with the reason.
+pub async fn check_case_allowing(
+    backend: Box<dyn Backend>,
+    name: &str,
+    allowed: &[&str],
+    opts: &SuiteOptions,
+) {
     let case = CASES
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no conformance case named {name}"));
     let kind = backend.backend_type();
-    let report = tokio::time::timeout(
-        CASE_LIMIT,
-        run_case(backend.as_ref(), case, &SuiteOptions::default()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{name} on {kind} did not finish within {CASE_LIMIT:?}"));
+    let report = tokio::time::timeout(CASE_LIMIT, run_case(backend.as_ref(), case, opts))
+        .await
+        .unwrap_or_else(|_| panic!("{name} on {kind} did not finish within {CASE_LIMIT:?}"));
     let closed = tokio::time::timeout(CASE_LIMIT, backend.close())
         .await
         .unwrap_or_else(|_| panic!("closing {kind} after {name} took over {CASE_LIMIT:?}"));
     match report.outcome {
         Outcome::Pass => {}
         Outcome::Fail(why) if allowed.contains(&name) && why.contains("Exited(127)") => {}
-        Outcome::Fail(why) => panic!("{name} failed on {}: {why}", backend.backend_type()),
+        Outcome::Fail(why) => panic!("{name} failed on {kind}: {why}"),
         Outcome::Unsupported(_) if allowed.contains(&name) => {}
-        Outcome::Unsupported(why) => {
-            panic!("{name} is unsupported on {}: {why}", backend.backend_type())
-        }
+        Outcome::Unsupported(why) => panic!("{name} is unsupported on {kind}: {why}"),
     }
     if let Err(e) = closed {
-        panic!("closing {} after {name}: {e}", backend.backend_type());
+        panic!("closing {kind} after {name}: {e}");
     }
 }
 
 /// Generates one `#[tokio::test]` per conformance case in a module named after the backend:
 /// `remote_host::conformance_cases!(backend_suite!(local, remote_tests::backends::local));`
-/// A second form lists cases that may end unsupported on that backend:
-/// `backend_suite!(name, constructor, allow = &["exit_codes"])`.
+/// A second form names the cases that may end unsupported on that backend and the suite's
+/// options there (the commands a target without a shell has):
+/// `backend_suite!(name, constructor, allow = &["exit_codes"], options = options_fn)`.
 #[macro_export]
 macro_rules! backend_suite {
-    ($backend:ident, $make:path, allow = $allowed:expr ; $($case:ident),* $(,)?) => {
+    ($backend:ident, $make:path, allow = $allowed:expr, options = $opts:path ; $($case:ident),* $(,)?) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let backend = $crate::made(stringify!($backend), $make()).await;
-                    $crate::check_case_allowing(backend, stringify!($case), $allowed).await;
+                    $crate::check_case_allowing(backend, stringify!($case), $allowed, &$opts()).await;
                 }
             )*
         }

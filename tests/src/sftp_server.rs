@@ -85,6 +85,9 @@ impl Backend for SftpServerBackend {
         self.local.new_session().await
     }
     async fn files(&self) -> Result<Arc<dyn FileClient>> {
+        if !self.local.is_connected() {
+            return Err(remote_host::lifetime::closed("files", SFTP_SERVER));
+        }
         Ok(Arc::new(self.files.clone()))
     }
     async fn upload_agent(&self, local: &Path, remote: &str, mode: u32) -> Result<String> {

@@ -14,7 +14,8 @@ remote_host::conformance_cases!(backend_suite!(
 remote_host::conformance_cases!(backend_suite!(
     docker_scratch,
     remote_tests::backends::docker_scratch,
-    allow = remote_tests::docker::SCRATCH_LACKS
+    allow = remote_tests::docker::SCRATCH_LACKS,
+    options = remote_tests::docker::scratch_options
 ));
 remote_host::conformance_cases!(backend_suite!(compose, remote_tests::backends::compose));
 remote_host::conformance_cases!(backend_suite!(ssh, remote_tests::backends::ssh));

@@ -46,16 +46,6 @@ pub fn expect_code<T: Debug>(r: Result<T>, code: ErrorCode, what: &str) -> CaseR
     }
 }
 
-/// Checks that `r` failed, with any code.
-pub fn expect_err<T: Debug>(r: Result<T>, what: &str) -> CaseResult {
-    match r {
-        Err(_) => Ok(()),
-        Ok(v) => Err(Failure::Fail(format!(
-            "{what}: succeeded with {v:?}, want an error"
-        ))),
-    }
-}
-
 /// Deterministic pseudo-random bytes (xorshift64*), so large-file cases need no RNG dependency
 /// and a failing offset can be reproduced.
 pub fn pattern(seed: u64, len: usize) -> Vec<u8> {

@@ -1,11 +1,32 @@
 //! Backend-level scenarios: identity, platform, keep-alive, agent upload.
 
-use super::check::{ensure, ensure_eq, pattern};
+use super::check::{ensure, ensure_eq, expect_code, pattern};
 use super::runner::{CaseResult, Cx, Failure};
 use super::sessions::run;
-use crate::types::FileKind;
+use crate::error::ErrorCode;
+use crate::platform::platform_from;
+use crate::types::{FileKind, OpenFlags};
 
-/// A started backend names itself and reports itself connected.
+/// What `cmd` printed on a target that has it: `None` when the target lacks the program (exit
+/// status 127, or no shell to run it), so a check that needs it cannot be made there.
+async fn target_says(cx: &Cx<'_>, cmd: &str) -> Result<Option<String>, Failure> {
+    match run(cx.backend, cmd, &[], b"").await {
+        Ok(out) if out.status.success() => {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()))
+        }
+        Ok(out) if out.status == crate::types::ExitStatus::Exited(127) => Ok(None),
+        Ok(out) => Err(Failure::Fail(format!(
+            "{cmd}: {:?}, stderr {:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))),
+        Err(Failure::Unsupported(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A started backend names itself and reports itself connected, and its user is the one
+/// commands run as: what `id -un` says on the target (its uid where the user has no name).
 pub async fn backend_identity(cx: &Cx<'_>) -> CaseResult {
     let b = cx.backend;
     ensure!(!b.backend_type().is_empty(), "type is empty");
@@ -16,6 +37,9 @@ pub async fn backend_identity(cx: &Cx<'_>) -> CaseResult {
         "last error after a good start: {:?}",
         b.last_err()
     );
+    if let Some(user) = target_says(cx, "id -un 2>/dev/null || id -u").await? {
+        ensure_eq!(b.user(), user, "user() against `id -un` on the target");
+    }
     Ok(())
 }
 
@@ -45,6 +69,19 @@ pub async fn detect_platform(cx: &Cx<'_>) -> CaseResult {
         p.variant,
         p.arch
     );
+    if let Some(uname) = target_says(cx, "uname -s -m").await? {
+        let mut words = uname.split_whitespace();
+        let seen = platform_from(
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+            "",
+        );
+        ensure_eq!(
+            (p.os.as_str(), p.arch.as_str()),
+            (seen.os.as_str(), seen.arch.as_str()),
+            "detect-platform against `uname -s -m` ({uname:?}) on the target"
+        );
+    }
     Ok(())
 }
 
@@ -135,4 +172,43 @@ pub async fn upload_agent_atomic_replace(cx: &Cx<'_>) -> CaseResult {
     .await;
     let _ = std::fs::remove_dir_all(&local_dir);
     result
+}
+
+/// Closing the backend ends everything it handed out: sessions (new and running), the file
+/// client and open handles all fail with `connection-lost` afterwards, as do the backend's own
+/// operations; closing again is fine. Runs last in a suite (it closes the backend it is given),
+/// and removes its own files before closing, since nothing can remove them after.
+pub async fn close_ends_everything(cx: &Cx<'_>) -> CaseResult {
+    let b = cx.backend;
+    let lost = ErrorCode::ConnectionLost;
+    let f = cx.files()?;
+    let p = cx.path("held");
+    let mut w = f.create(&p).await?;
+    w.write(b"held").await?;
+    let mut r = f.open(&p).await?;
+    let mut fresh = b.new_session().await?;
+    let mut running = b.new_session().await?;
+    running.start(cx.idle).await?;
+    f.remove(&p).await?;
+    f.remove(&cx.dir).await?;
+
+    b.close().await?;
+    ensure!(!b.is_connected(), "connected after close");
+    expect_code(fresh.start(cx.noop).await, lost, "start of a session made before close")?;
+    expect_code(running.wait().await, lost, "wait of a session running at close")?;
+    expect_code(f.stat("/").await, lost, "stat through the client taken before close")?;
+    expect_code(r.read(4).await, lost, "read of a handle opened before close")?;
+    expect_code(w.write(b"x").await, lost, "write of a handle opened before close")?;
+    expect_code(
+        f.open_file(&p, OpenFlags::CREATE, 0o600).await.map(|_| ()),
+        lost,
+        "open through the client taken before close",
+    )?;
+    expect_code(b.new_session().await.map(|_| ()), lost, "new-session after close")?;
+    expect_code(b.files().await.map(|_| ()), lost, "files after close")?;
+    expect_code(b.detect_platform().await, lost, "detect-platform after close")?;
+    b.close().await?;
+    running.close().await?;
+    fresh.close().await?;
+    Ok(())
 }

@@ -72,6 +72,7 @@ macro_rules! conformance_cases {
             write_handle_stat_and_sync,
             remove_kinds,
             closed_handle_is_rejected,
+            large_append_and_write_at,
             exit_codes,
             signal_termination,
             stdin_stdout_round_trip,
@@ -80,10 +81,15 @@ macro_rules! conformance_cases {
             concurrent_sessions,
             command_not_found,
             session_misuse,
+            session_close_ends_command,
+            stdin_not_taken_reads_eof,
+            untaken_output_does_not_stall,
             backend_identity,
             detect_platform,
             keep_alive,
             upload_agent_atomic_replace,
+            // Last: it closes the backend.
+            close_ends_everything,
         }
     };
 }

@@ -33,13 +33,19 @@ impl From<Error> for Failure {
     }
 }
 
-/// What a case sees: the backend, its file client and a fresh directory of its own.
+/// What a case sees: the backend, its file client, a fresh directory of its own, and the
+/// commands the target has.
 pub struct Cx<'a> {
     /// The backend under test, already started.
     pub backend: &'a dyn Backend,
     files: Result<Arc<dyn FileClient>, Error>,
-    /// An empty directory on the target for this case alone (absolute path).
+    /// An empty directory on the target for this case alone (absolute path); empty on a target
+    /// with no file client, whose file cases end unsupported before they use it.
     pub dir: String,
+    /// A command that exits 0 at once ([`SuiteOptions::noop_command`]).
+    pub noop: &'a str,
+    /// A command that runs until it is killed ([`SuiteOptions::idle_command`]).
+    pub idle: &'a str,
 }
 
 impl fmt::Debug for Cx<'_> {
@@ -155,6 +161,13 @@ pub struct SuiteOptions {
     pub filter: Option<String>,
     /// A bound on each case, so a hung backend fails the case instead of the run.
     pub case_timeout: Duration,
+    /// A command that exits 0 at once, for cases that need some command to run but not what it
+    /// does: `true`, or on a target without a shell a program it has (e.g. `/remote-agent
+    /// --version`), so those cases still run there.
+    pub noop_command: String,
+    /// A command that runs until it is killed, for the cases about ending sessions and closing
+    /// the backend under a running command: `exec sleep 300`, or a program the target has.
+    pub idle_command: String,
 }
 
 impl Default for SuiteOptions {
@@ -163,11 +176,14 @@ impl Default for SuiteOptions {
             parent_dir: None,
             filter: None,
             case_timeout: Duration::from_secs(300),
+            noop_command: "true".into(),
+            idle_command: "exec sleep 300".into(),
         }
     }
 }
 
-/// Runs every selected case against a started backend and reports each one.
+/// Runs every selected case against a started backend and reports each one. A case whose
+/// directory cannot be made ends the run there: the cases after it would fail the same way.
 pub async fn run_suite(backend: &dyn Backend, opts: &SuiteOptions) -> Report {
     let mut cases = Vec::new();
     for case in CASES {
@@ -178,7 +194,12 @@ pub async fn run_suite(backend: &dyn Backend, opts: &SuiteOptions) -> Report {
         {
             continue;
         }
-        cases.push(run_case(backend, case, opts).await);
+        let report = run_case(backend, case, opts).await;
+        let stop = matches!(&report.outcome, Outcome::Fail(why) if why.starts_with(NO_DIR));
+        cases.push(report);
+        if stop {
+            break;
+        }
     }
     Report {
         backend: backend.backend_type(),
@@ -187,7 +208,15 @@ pub async fn run_suite(backend: &dyn Backend, opts: &SuiteOptions) -> Report {
     }
 }
 
+/// How the failure of a case whose directory could not be made begins.
+const NO_DIR: &str = "cannot create the case directory";
+
 /// Runs one case in a fresh directory, bounded by `opts.case_timeout`, and cleans up after it.
+///
+/// A target with no file client at all (`files` is `unsupported`) runs its session cases with
+/// no directory; any other failure to make the directory fails the case without running it, so
+/// no case ever works in a directory it does not own. A case that closed the backend (the close
+/// case, which removes its own files first) leaves nothing the runner could still reach.
 pub async fn run_case(backend: &dyn Backend, case: &Case, opts: &SuiteOptions) -> CaseReport {
     let started = Instant::now();
     let files = backend.files().await;
@@ -202,34 +231,24 @@ pub async fn run_case(backend: &dyn Backend, case: &Case, opts: &SuiteOptions) -
             .map_or(0, |d| d.as_nanos())
     );
     let made = match &files {
-        Ok(f) => f.mkdir(&dir, 0o755).await,
+        Ok(f) => f.mkdir(&dir, 0o755).await.map(|()| dir.clone()),
+        Err(e) if e.code() == ErrorCode::Unsupported => Ok(String::new()),
         Err(e) => Err(e.clone()),
     };
     let outcome = match made {
-        // Session-only targets have no file client; their session cases still run (in `/`).
-        Err(e) if e.code() == ErrorCode::Unsupported => finish(
-            run_bounded(
-                case,
-                &Cx {
-                    backend,
-                    files,
-                    dir: "/".into(),
-                },
-                opts.case_timeout,
-            )
-            .await,
-        ),
-        Err(e) => Outcome::Fail(format!("cannot create the case directory: {e}")),
-        Ok(()) => {
+        Err(e) => Outcome::Fail(format!("{NO_DIR} {dir}: {e}")),
+        Ok(dir) => {
             let cx = Cx {
                 backend,
                 files,
                 dir: dir.clone(),
+                noop: &opts.noop_command,
+                idle: &opts.idle_command,
             };
             let outcome = finish(run_bounded(case, &cx, opts.case_timeout).await);
             let cleaned = match cx.files() {
-                Ok(f) => remove_all(f, &dir).await,
-                Err(_) => Ok(()),
+                Ok(f) if !dir.is_empty() && backend.is_connected() => remove_all(f, &dir).await,
+                _ => Ok(()),
             };
             match (outcome, cleaned) {
                 (Outcome::Pass, Err(e)) => {

@@ -3,9 +3,12 @@
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::check::{ensure, ensure_eq, expect_err, pattern};
+use std::time::Duration;
+
+use super::check::{ensure, ensure_eq, expect_code, pattern};
 use super::runner::{CaseResult, Cx, Failure};
 use crate::backend::Backend;
+use crate::error::ErrorCode;
 use crate::types::ExitStatus;
 
 /// What a finished command produced.
@@ -157,10 +160,15 @@ pub async fn env_values_need_quoting(cx: &Cx<'_>) -> CaseResult {
             "{k}"
         );
     }
-    expect_err(
-        cx.backend.new_session().await?.setenv("BAD=NAME", "x"),
-        "setenv with '=' in the name",
-    )?;
+    let mut s = cx.backend.new_session().await?;
+    for (name, value, what) in [
+        ("BAD=NAME", "x", "setenv with '=' in the name"),
+        ("", "x", "setenv with an empty name"),
+        ("NUL\0NAME", "x", "setenv with NUL in the name"),
+        ("NUL_VALUE", "a\0b", "setenv with NUL in the value"),
+    ] {
+        expect_code(s.setenv(name, value), ErrorCode::InvalidArgument, what)?;
+    }
     Ok(())
 }
 
@@ -207,22 +215,110 @@ pub async fn command_not_found(cx: &Cx<'_>) -> CaseResult {
     Ok(())
 }
 
-/// Misuse is refused with an error, not a hang: pipes or env after start, wait before start, a
-/// second start; close is idempotent.
+/// Misuse is refused with `invalid-argument`, not a hang: pipes or env after start, wait
+/// before start, a second start, a second wait; close is idempotent, and closes a session
+/// whose output nobody read.
 pub async fn session_misuse(cx: &Cx<'_>) -> CaseResult {
+    let misuse = ErrorCode::InvalidArgument;
     let mut s = cx.backend.new_session().await?;
-    expect_err(s.wait().await, "wait before start")?;
+    expect_code(s.wait().await, misuse, "wait before start")?;
     let _out = s.stdout()?;
-    expect_err(s.stdout().map(|_| ()), "taking stdout twice")?;
-    s.start("exit 0").await?;
-    expect_err(s.stdin().map(|_| ()), "stdin after start")?;
-    expect_err(s.setenv("A", "b"), "setenv after start")?;
-    expect_err(s.start("true").await, "second start")?;
+    expect_code(s.stdout().map(|_| ()), misuse, "taking stdout twice")?;
+    let _err = s.stderr()?;
+    expect_code(s.stderr().map(|_| ()), misuse, "taking stderr twice")?;
+    s.start(cx.noop).await?;
+    expect_code(s.stdin().map(|_| ()), misuse, "stdin after start")?;
+    expect_code(s.setenv("A", "b"), misuse, "setenv after start")?;
+    expect_code(s.start(cx.noop).await, misuse, "second start")?;
     ensure_eq!(s.wait().await?, ExitStatus::Exited(0), "status");
+    expect_code(s.wait().await, misuse, "second wait")?;
     s.close().await?;
     s.close().await?;
+    let mut twice = cx.backend.new_session().await?;
+    let _in = twice.stdin()?;
+    expect_code(twice.stdin().map(|_| ()), misuse, "taking stdin twice")?;
+    twice.close().await?;
     let mut unread = cx.backend.new_session().await?;
-    unread.start("exec sleep 30").await?;
+    let _unread = unread.stdout()?;
+    unread.start(cx.idle).await?;
     unread.close().await?;
+    Ok(())
+}
+
+/// How long a check waits for a killed command to be gone: killing is asynchronous on some
+/// targets (the Docker daemon reaps an exec's process on its own time).
+const GONE_WITHIN: Duration = Duration::from_secs(10);
+
+/// Closing a session whose command still runs returns at once (not when the command would
+/// have ended) and ends the command: its process is gone afterwards.
+pub async fn session_close_ends_command(cx: &Cx<'_>) -> CaseResult {
+    let mut s = cx.backend.new_session().await?;
+    let mut out = s.stdout()?;
+    s.start(&format!("echo $$; {}", cx.idle)).await?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 32 {
+        match out.read(&mut byte).await {
+            Ok(1) if byte[0] != b'\n' => line.push(byte[0]),
+            Ok(_) => break,
+            Err(e) => return Err(Failure::Fail(format!("reading the command's pid: {e}"))),
+        }
+    }
+    let text = String::from_utf8_lossy(&line).into_owned();
+    let Ok(pid) = text.parse::<u32>() else {
+        // No shell to say `$$` (the line is empty, and the command failed to start).
+        let status = s.wait().await?;
+        return Err(Failure::Unsupported(format!(
+            "the target cannot report a pid with `echo $$` (got {text:?}, {status:?})"
+        )));
+    };
+    let probe = format!("kill -0 {pid}");
+    ensure!(
+        run(cx.backend, &probe, &[], b"").await?.status.success(),
+        "the command (pid {pid}) is not running before close"
+    );
+    // The command would run for minutes: a close that waits for it is a hang, not slowness.
+    match tokio::time::timeout(Duration::from_secs(60), s.close()).await {
+        Ok(r) => r?,
+        Err(_) => return Err(Failure::Fail("close waited for the running command".into())),
+    }
+    drop(out);
+    let deadline = tokio::time::Instant::now() + GONE_WITHIN;
+    loop {
+        if !run(cx.backend, &probe, &[], b"").await?.status.success() {
+            return Ok(());
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the command (pid {pid}) still runs {GONE_WITHIN:?} after its session was closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A command whose stdin was not taken reads end-of-file at once.
+pub async fn stdin_not_taken_reads_eof(cx: &Cx<'_>) -> CaseResult {
+    let mut s = cx.backend.new_session().await?;
+    let mut out = s.stdout()?;
+    s.start("cat && echo eof").await?;
+    let mut text = String::new();
+    let read = out.read_to_string(&mut text).await;
+    let status = s.wait().await?;
+    s.close().await?;
+    read.map_err(|e| Failure::Fail(format!("reading stdout: {e}")))?;
+    ensure_eq!(status, ExitStatus::Exited(0), "status of cat");
+    ensure_eq!(text, "eof\n", "stdout");
+    Ok(())
+}
+
+/// Output nobody took is discarded as it comes: a command writing 16 MiB to each of stdout
+/// and stderr, with neither pipe taken, runs to its end.
+pub async fn untaken_output_does_not_stall(cx: &Cx<'_>) -> CaseResult {
+    let mut s = cx.backend.new_session().await?;
+    s.start("head -c 16777216 /dev/zero; head -c 16777216 /dev/zero >&2; exit 42")
+        .await?;
+    let status = s.wait().await?;
+    s.close().await?;
+    ensure_eq!(status, ExitStatus::Exited(42), "status after writing 32 MiB unread");
     Ok(())
 }

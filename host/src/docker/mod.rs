@@ -36,6 +36,7 @@ use tokio::io::AsyncReadExt;
 use crate::backend::Backend;
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::FileClient;
+use crate::lifetime::Lifetime;
 use crate::platform::platform_from;
 use crate::session::Session;
 use crate::types::PlatformInfo;
@@ -62,6 +63,8 @@ pub struct Container {
     image: String,
     /// Whether `/bin/sh` exists, so commands can go through a shell.
     has_shell: bool,
+    /// The backend's: its sessions end when it closes.
+    lifetime: Lifetime,
 }
 
 /// A Docker container as a backend.
@@ -74,7 +77,7 @@ pub struct DockerBackend {
     files: tokio::sync::Mutex<Option<agent::AgentFiles>>,
     last_err: Mutex<Option<Error>>,
     connected: AtomicBool,
-    closed: AtomicBool,
+    lifetime: Lifetime,
 }
 
 impl DockerBackend {
@@ -93,19 +96,12 @@ impl DockerBackend {
             files: tokio::sync::Mutex::new(None),
             last_err: Mutex::new(None),
             connected: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            lifetime: Lifetime::new(),
         }
     }
 
     fn container(&self, op: &str) -> Result<Arc<Container>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorCode::ConnectionLost,
-                op,
-                &self.addr,
-                "backend is closed",
-            ));
-        }
+        self.lifetime.check(op, &self.addr)?;
         self.container
             .read()
             .ok()
@@ -159,6 +155,7 @@ impl DockerBackend {
                 .unwrap_or_default(),
             image: info.image.clone().unwrap_or_default(),
             has_shell,
+            lifetime: self.lifetime.clone(),
         })
     }
 
@@ -204,14 +201,7 @@ impl Backend for DockerBackend {
     }
 
     async fn start(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorCode::ConnectionLost,
-                "start",
-                &self.addr,
-                "backend is closed",
-            ));
-        }
+        self.lifetime.check("start", &self.addr)?;
         let c = self.record(self.connect().await)?;
         if let Ok(mut slot) = self.container.write() {
             *slot = Some(Arc::new(c));
@@ -220,7 +210,7 @@ impl Backend for DockerBackend {
     }
 
     fn is_connected(&self) -> bool {
-        !self.closed.load(Ordering::Acquire) && self.connected.load(Ordering::Acquire)
+        !self.lifetime.is_ended() && self.connected.load(Ordering::Acquire)
     }
 
     fn last_err(&self) -> Option<Error> {
@@ -300,7 +290,7 @@ impl Backend for DockerBackend {
     }
 
     async fn close(&self) -> Result<()> {
-        self.closed.store(true, Ordering::Release);
+        self.lifetime.end();
         self.connected.store(false, Ordering::Release);
         if let Some(f) = self.files.lock().await.take() {
             f.close();

@@ -147,7 +147,7 @@ pub struct DockerSession {
     stdout: Option<DuplexStream>,
     stderr: Option<DuplexStream>,
     running: Option<Running>,
-    exited: Option<ExitStatus>,
+    waited: bool,
     cmd: String,
 }
 
@@ -156,6 +156,16 @@ struct Running {
     exec_id: String,
     output: JoinHandle<Result<Option<String>>>,
     input: JoinHandle<()>,
+    /// Kills the exec when the backend closes while nobody waits on it.
+    killer: JoinHandle<()>,
+}
+
+impl Running {
+    fn stop(&self) {
+        self.input.abort();
+        self.output.abort();
+        self.killer.abort();
+    }
 }
 
 impl DockerSession {
@@ -168,13 +178,14 @@ impl DockerSession {
             stdout: None,
             stderr: None,
             running: None,
-            exited: None,
+            waited: false,
             cmd: String::new(),
         }
     }
 
     fn before_start(&self, what: &str) -> Result<()> {
-        if self.running.is_some() || self.exited.is_some() {
+        self.container.lifetime.check(what, &self.container.name)?;
+        if self.running.is_some() || self.waited {
             return Err(crate::session::already_started(what, &self.cmd));
         }
         Ok(())
@@ -197,29 +208,52 @@ impl DockerSession {
         })
     }
 
-    /// Kills the exec's process when it still runs and the daemon is on this machine (its pids
-    /// are ours); the process is checked to be in this container's cgroup first, so a recycled
-    /// pid is never hit. A remote daemon offers no way to kill an exec: it runs on.
-    async fn kill(&self, exec_id: &str) {
-        if !super::connect::daemon_is_local() {
-            return;
-        }
-        let Ok(info) = self.container.docker.inspect_exec(exec_id).await else {
-            return;
+    /// The exec's output to its end and its exit status.
+    async fn finish(&mut self) -> Result<ExitStatus> {
+        let Some(running) = self.running.as_mut() else {
+            return Err(crate::session::not_started("wait"));
         };
-        let Some(pid) = info.pid.filter(|p| *p > 0 && info.running == Some(true)) else {
-            return;
-        };
-        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        if !cgroup.contains(&self.container.id) {
-            return;
+        let pumped = (&mut running.output).await.map_err(|e| {
+            Error::new(
+                ErrorCode::Io,
+                "wait",
+                &self.cmd,
+                format!("the output pump failed: {e}"),
+            )
+        })?;
+        let exec_id = running.exec_id.clone();
+        let code = exit_code(&self.container, &exec_id, &self.cmd).await;
+        if let Some(running) = self.running.take() {
+            running.stop();
         }
-        if let Some(pid) = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
+        let start_failure = pumped?;
+        self.waited = true;
+        Ok(status_of(code?, start_failure.as_deref()))
+    }
+}
+
+/// Kills an exec's process when it still runs and the daemon is on this machine (its pids are
+/// ours); the process is checked to be in the container's cgroup first, so a recycled pid is
+/// never hit. A remote daemon offers no way to kill an exec: it runs on.
+async fn kill(c: &Container, exec_id: &str) {
+    if !super::connect::daemon_is_local() {
+        return;
+    }
+    let Ok(info) = c.docker.inspect_exec(exec_id).await else {
+        return;
+    };
+    let Some(pid) = info.pid.filter(|p| *p > 0 && info.running == Some(true)) else {
+        return;
+    };
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    if !cgroup.contains(&c.id) {
+        return;
+    }
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 
@@ -358,45 +392,47 @@ impl Session for DockerSession {
             input.abort_handle(),
             cmd.to_string(),
         ));
+        let (c, exec_id) = (self.container.clone(), attached.id.clone());
+        let killer = tokio::spawn(async move {
+            c.lifetime.ended().await;
+            kill(&c, &exec_id).await;
+        });
         self.running = Some(Running {
             exec_id: attached.id,
             output,
             input,
+            killer,
         });
         Ok(())
     }
 
     async fn wait(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = &self.exited {
-            return Ok(status.clone());
+        if self.waited {
+            return Err(crate::session::already_waited("wait", &self.cmd));
         }
-        let Some(running) = self.running.as_mut() else {
-            return Err(crate::session::not_started("wait"));
+        let lifetime = self.container.lifetime.clone();
+        // A backend closed while (or before) the command ran ends it: that is the answer.
+        let finished = tokio::select! {
+            biased;
+            () = lifetime.ended() => None,
+            r = self.finish() => Some(r),
         };
-        let pumped = (&mut running.output).await.map_err(|e| {
-            Error::new(
-                ErrorCode::Io,
-                "wait",
-                &self.cmd,
-                format!("the output pump failed: {e}"),
-            )
-        })?;
-        let exec_id = running.exec_id.clone();
-        let code = exit_code(&self.container, &exec_id, &self.cmd).await;
-        if let Some(running) = self.running.take() {
-            running.input.abort();
+        match finished {
+            Some(r) => r,
+            None => {
+                if let Some(running) = self.running.take() {
+                    running.stop();
+                    kill(&self.container, &running.exec_id).await;
+                }
+                Err(crate::lifetime::closed("wait", &self.cmd))
+            }
         }
-        let start_failure = pumped?;
-        let status = status_of(code?, start_failure.as_deref());
-        self.exited = Some(status.clone());
-        Ok(status)
     }
 
     async fn close(&mut self) -> Result<()> {
         if let Some(running) = self.running.take() {
-            running.input.abort();
-            running.output.abort();
-            self.kill(&running.exec_id).await;
+            running.stop();
+            kill(&self.container, &running.exec_id).await;
         }
         self.stdin = None;
         self.stdout = None;

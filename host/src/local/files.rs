@@ -8,14 +8,30 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rustix::fs::{AtFlags, CWD, Mode, OFlags, Timespec, Timestamps};
 
+use super::TARGET;
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::{FileClient, MAX_READ, RemoteFile, RemoteWriteFile};
+use crate::lifetime::Lifetime;
 use crate::types::{DirEntry, FileKind, FileStat, OpenFlags, Statfs, Timestamp};
 
 /// The file client of this machine. Relative paths are relative to the process's working
-/// directory, which is also what `getwd` reports.
-#[derive(Debug, Default)]
-pub struct LocalFiles;
+/// directory, which is also what `getwd` reports. It and its handles work until the backend that
+/// made them closes.
+#[derive(Debug)]
+pub struct LocalFiles {
+    lifetime: Lifetime,
+}
+
+impl LocalFiles {
+    /// A client that works until `lifetime` ends.
+    pub fn new(lifetime: Lifetime) -> LocalFiles {
+        LocalFiles { lifetime }
+    }
+
+    fn check(&self, op: &str) -> Result<()> {
+        self.lifetime.check(op, TARGET)
+    }
+}
 
 /// Runs a blocking file operation off the async threads and maps its error once, here.
 async fn blocking<T, F>(op: &'static str, target: &str, f: F) -> Result<T>
@@ -105,11 +121,13 @@ fn check_nanos(path: &str, t: Timestamp) -> Result<()> {
 #[async_trait]
 impl FileClient for LocalFiles {
     async fn open(&self, path: &str) -> Result<Box<dyn RemoteFile>> {
-        Ok(Box::new(open(path, OpenFlags::READ, 0).await?))
+        self.check("open")?;
+        Ok(Box::new(open(path, OpenFlags::READ, 0, &self.lifetime).await?))
     }
 
     async fn create(&self, path: &str) -> Result<Box<dyn RemoteWriteFile>> {
-        Ok(Box::new(open(path, OpenFlags::CREATE, 0o666).await?))
+        self.check("create")?;
+        Ok(Box::new(open(path, OpenFlags::CREATE, 0o666, &self.lifetime).await?))
     }
 
     async fn open_file(
@@ -118,15 +136,18 @@ impl FileClient for LocalFiles {
         flags: OpenFlags,
         mode: u32,
     ) -> Result<Box<dyn RemoteWriteFile>> {
-        Ok(Box::new(open(path, flags, mode).await?))
+        self.check("open")?;
+        Ok(Box::new(open(path, flags, mode, &self.lifetime).await?))
     }
 
     async fn stat(&self, path: &str) -> Result<FileStat> {
+        self.check("stat")?;
         let p = path.to_string();
         blocking("stat", path, move || fs::metadata(p).map(|m| file_stat(&m))).await
     }
 
     async fn lstat(&self, path: &str) -> Result<FileStat> {
+        self.check("lstat")?;
         let p = path.to_string();
         blocking("lstat", path, move || {
             fs::symlink_metadata(p).map(|m| file_stat(&m))
@@ -135,6 +156,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
+        self.check("read dir")?;
         let p = path.to_string();
         let raw = blocking("read dir", path, move || {
             let mut out = Vec::new();
@@ -159,12 +181,14 @@ impl FileClient for LocalFiles {
     }
 
     async fn readlink(&self, path: &str) -> Result<String> {
+        self.check("readlink")?;
         let p = path.to_string();
         let target = blocking("readlink", path, move || fs::read_link(p)).await?;
         utf8("readlink", target.into_os_string())
     }
 
     async fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
+        self.check("mkdir")?;
         check_mode("mkdir", path, mode)?;
         let p = path.to_string();
         blocking("mkdir", path, move || {
@@ -174,6 +198,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
+        self.check("mkdir -p")?;
         check_mode("mkdir -p", path, mode)?;
         let p = path.to_string();
         blocking("mkdir -p", path, move || {
@@ -183,6 +208,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
+        self.check("remove")?;
         let p = path.to_string();
         blocking("remove", path, move || {
             if fs::symlink_metadata(&p)?.is_dir() {
@@ -195,6 +221,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn rename(&self, old: &str, new: &str) -> Result<()> {
+        self.check("rename")?;
         let (o, n) = (old.to_string(), new.to_string());
         blocking("rename", &format!("{old} -> {new}"), move || {
             fs::rename(o, n)
@@ -203,6 +230,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn symlink(&self, target: &str, link: &str) -> Result<()> {
+        self.check("symlink")?;
         let (t, l) = (target.to_string(), link.to_string());
         blocking("symlink", &format!("{link} -> {target}"), move || {
             std::os::unix::fs::symlink(t, l)
@@ -211,6 +239,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn link(&self, old: &str, new: &str) -> Result<()> {
+        self.check("link")?;
         let (o, n) = (old.to_string(), new.to_string());
         blocking("link", &format!("{new} -> {old}"), move || {
             fs::hard_link(o, n)
@@ -219,6 +248,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn chmod(&self, path: &str, mode: u32) -> Result<()> {
+        self.check("chmod")?;
         check_mode("chmod", path, mode)?;
         let p = path.to_string();
         blocking("chmod", path, move || {
@@ -228,6 +258,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<()> {
+        self.check("chown")?;
         let p = path.to_string();
         blocking("chown", path, move || {
             std::os::unix::fs::chown(p, Some(uid), Some(gid))
@@ -236,6 +267,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn chtimes(&self, path: &str, atime: Timestamp, mtime: Timestamp) -> Result<()> {
+        self.check("chtimes")?;
         check_nanos(path, atime)?;
         check_nanos(path, mtime)?;
         let p = path.to_string();
@@ -251,6 +283,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn truncate(&self, path: &str, size: u64) -> Result<()> {
+        self.check("truncate")?;
         let p = path.to_string();
         blocking("truncate", path, move || {
             fs::OpenOptions::new().write(true).open(p)?.set_len(size)
@@ -259,6 +292,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn statfs(&self, path: &str) -> Result<Statfs> {
+        self.check("statfs")?;
         let p = path.to_string();
         let s = blocking("statfs", path, move || {
             rustix::fs::statvfs(p.as_str()).map_err(io::Error::from)
@@ -277,6 +311,7 @@ impl FileClient for LocalFiles {
     }
 
     async fn getwd(&self) -> Result<String> {
+        self.check("getwd")?;
         let cwd = blocking("getwd", "", std::env::current_dir).await?;
         utf8("getwd", cwd.into_os_string())
     }
@@ -284,7 +319,7 @@ impl FileClient for LocalFiles {
 
 /// Opens with exactly the POSIX flags asked for (std's `OpenOptions` refuses some legal
 /// combinations, such as read-only with create).
-async fn open(path: &str, flags: OpenFlags, mode: u32) -> Result<LocalFile> {
+async fn open(path: &str, flags: OpenFlags, mode: u32, lifetime: &Lifetime) -> Result<LocalFile> {
     check_mode("open", path, mode)?;
     let access = match (flags.read, flags.write || flags.append) {
         (true, true) => OFlags::RDWR,
@@ -320,6 +355,7 @@ async fn open(path: &str, flags: OpenFlags, mode: u32) -> Result<LocalFile> {
     Ok(LocalFile {
         file: Some(Arc::new(file)),
         path: path.to_string(),
+        lifetime: lifetime.clone(),
     })
 }
 
@@ -328,10 +364,12 @@ async fn open(path: &str, flags: OpenFlags, mode: u32) -> Result<LocalFile> {
 struct LocalFile {
     file: Option<Arc<File>>,
     path: String,
+    lifetime: Lifetime,
 }
 
 impl LocalFile {
     fn handle(&self, op: &'static str) -> Result<Arc<File>> {
+        self.lifetime.check(op, &self.path)?;
         self.file.clone().ok_or_else(|| {
             Error::new(
                 ErrorCode::BadDescriptor,

@@ -13,7 +13,6 @@ mod session;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +20,7 @@ use async_trait::async_trait;
 use crate::backend::Backend;
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::FileClient;
+use crate::lifetime::Lifetime;
 use crate::platform::platform_from;
 use crate::session::Session;
 use crate::types::PlatformInfo;
@@ -29,12 +29,26 @@ use crate::upload::upload_via_files;
 pub use files::LocalFiles;
 pub use session::LocalSession;
 
-/// This machine as a backend.
-#[derive(Debug, Default)]
+/// This machine as a backend. Closing it kills the commands of its sessions and closes every
+/// file client and handle it gave out (they share its [`Lifetime`]).
+#[derive(Debug)]
 pub struct LocalBackend {
-    closed: AtomicBool,
+    lifetime: Lifetime,
     files: Arc<LocalFiles>,
 }
+
+impl Default for LocalBackend {
+    fn default() -> LocalBackend {
+        let lifetime = Lifetime::new();
+        LocalBackend {
+            files: Arc::new(LocalFiles::new(lifetime.clone())),
+            lifetime,
+        }
+    }
+}
+
+/// How errors name this backend.
+const TARGET: &str = "local://";
 
 impl LocalBackend {
     /// A backend for this machine; `start` is still required, as for every backend.
@@ -43,15 +57,7 @@ impl LocalBackend {
     }
 
     fn check_open(&self, op: &str) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorCode::ConnectionLost,
-                op,
-                "local://",
-                "backend is closed",
-            ));
-        }
-        Ok(())
+        self.lifetime.check(op, TARGET)
     }
 }
 
@@ -110,7 +116,7 @@ impl Backend for LocalBackend {
     }
 
     fn is_connected(&self) -> bool {
-        !self.closed.load(Ordering::Acquire)
+        !self.lifetime.is_ended()
     }
 
     fn last_err(&self) -> Option<Error> {
@@ -127,7 +133,7 @@ impl Backend for LocalBackend {
 
     async fn new_session(&self) -> Result<Box<dyn Session>> {
         self.check_open("new session")?;
-        Ok(Box::new(LocalSession::new()))
+        Ok(Box::new(LocalSession::new(self.lifetime.clone())))
     }
 
     async fn files(&self) -> Result<Arc<dyn FileClient>> {
@@ -141,6 +147,7 @@ impl Backend for LocalBackend {
     }
 
     async fn detect_platform(&self) -> Result<PlatformInfo> {
+        self.check_open("detect platform")?;
         let uname = rustix::system::uname();
         let p = platform_from(
             &uname.sysname().to_string_lossy(),
@@ -151,7 +158,7 @@ impl Backend for LocalBackend {
             return Err(Error::new(
                 ErrorCode::Unsupported,
                 "detect platform",
-                "local://",
+                TARGET,
                 format!(
                     "uname reported an unknown platform ({:?} {:?})",
                     uname.sysname(),
@@ -163,7 +170,7 @@ impl Backend for LocalBackend {
     }
 
     async fn close(&self) -> Result<()> {
-        self.closed.store(true, Ordering::Release);
+        self.lifetime.end();
         Ok(())
     }
 }

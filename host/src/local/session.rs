@@ -6,38 +6,83 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
+use super::TARGET;
 use crate::error::{Error, ErrorCode, Result};
+use crate::lifetime::{Lifetime, closed};
 use crate::session::{OutputPipe, Session, StdinPipe, check_env};
 use crate::types::{ExitStatus, signal_name};
 
 /// A command on this machine.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalSession {
+    lifetime: Lifetime,
     env: Vec<(String, String)>,
     stdin: Option<io::PipeReader>,
     stdout: Option<io::PipeWriter>,
     stderr: Option<io::PipeWriter>,
-    child: Option<Child>,
+    state: State,
     cmd: String,
-    exited: Option<ExitStatus>,
+}
+
+#[derive(Debug)]
+enum State {
+    New,
+    /// The child, shared with the task that kills it when the backend closes; `wait` holds the
+    /// lock while it waits, so the child is never killed after it was reaped (its pid may be
+    /// another process's by then).
+    Running {
+        child: Arc<Mutex<Child>>,
+        killer: JoinHandle<()>,
+    },
+    Waited,
+    Closed,
 }
 
 impl LocalSession {
-    /// A session not yet started.
-    pub fn new() -> LocalSession {
-        LocalSession::default()
+    /// A session not yet started, ended when `lifetime` ends.
+    pub fn new(lifetime: Lifetime) -> LocalSession {
+        LocalSession {
+            lifetime,
+            env: Vec::new(),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            state: State::New,
+            cmd: String::new(),
+        }
     }
 
     fn before_start(&self, what: &str) -> Result<()> {
-        if self.child.is_some() || self.exited.is_some() {
+        self.lifetime.check(what, TARGET)?;
+        if !matches!(self.state, State::New) {
             return Err(crate::session::already_started(what, &self.cmd));
         }
         Ok(())
+    }
+}
+
+/// The way a child ended, as the WIT reports it.
+fn exit_status(cmd: &str, status: std::process::ExitStatus) -> Result<ExitStatus> {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Ok(ExitStatus::Exited(code)),
+        (None, Some(sig)) => Ok(ExitStatus::Signaled {
+            signal: signal_name(sig),
+            core_dumped: status.core_dumped(),
+        }),
+        (None, None) => Err(Error::new(
+            ErrorCode::Io,
+            "wait",
+            cmd,
+            format!("unrecognised wait status {status:?}"),
+        )),
     }
 }
 
@@ -105,45 +150,52 @@ impl Session for LocalSession {
         let child = command
             .spawn()
             .map_err(|e| Error::from_io("start", "/bin/sh", e))?;
-        self.child = Some(child);
+        let child = Arc::new(Mutex::new(child));
+        let (lifetime, shared) = (self.lifetime.clone(), child.clone());
+        let killer = tokio::spawn(async move {
+            lifetime.ended().await;
+            // Locked: `wait` is waiting, and ends the child itself.
+            if let Ok(mut c) = shared.try_lock() {
+                let _ = c.start_kill();
+            }
+        });
+        self.state = State::Running { child, killer };
         Ok(())
     }
 
     async fn wait(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = &self.exited {
-            return Ok(status.clone());
-        }
-        let child = self
-            .child
-            .as_mut()
-            .ok_or_else(|| crate::session::not_started("wait"))?;
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| Error::from_io("wait", &self.cmd, e))?;
-        let status = match (status.code(), status.signal()) {
-            (Some(code), _) => ExitStatus::Exited(code),
-            (None, Some(sig)) => ExitStatus::Signaled {
-                signal: signal_name(sig),
-                core_dumped: status.core_dumped(),
-            },
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorCode::Io,
-                    "wait",
-                    &self.cmd,
-                    format!("unrecognised wait status {status:?}"),
-                ));
-            }
+        let child = match &self.state {
+            State::Running { child, .. } => child.clone(),
+            State::Waited => return Err(crate::session::already_waited("wait", &self.cmd)),
+            State::New | State::Closed => return Err(crate::session::not_started("wait")),
         };
-        self.child = None;
-        self.exited = Some(status.clone());
-        Ok(status)
+        let mut child = child.lock().await;
+        // A backend closed while (or before) the command ran ends it: that is the answer, even
+        // when the kill already made the command's own status ready.
+        let waited = tokio::select! {
+            biased;
+            () = self.lifetime.ended() => None,
+            status = child.wait() => Some(status),
+        };
+        let Some(status) = waited else {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(closed("wait", &self.cmd));
+        };
+        let status = status.map_err(|e| Error::from_io("wait", &self.cmd, e))?;
+        drop(child);
+        if let State::Running { killer, .. } = std::mem::replace(&mut self.state, State::Waited) {
+            killer.abort();
+        }
+        exit_status(&self.cmd, status)
     }
 
     async fn close(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
+        if let State::Running { child, killer } = std::mem::replace(&mut self.state, State::Closed)
+        {
+            killer.abort();
             // The session owns its command: closing it early ends the command.
+            let mut child = child.lock().await;
             let _ = child.start_kill();
             let _ = child.wait().await;
         }

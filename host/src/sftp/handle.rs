@@ -19,7 +19,7 @@ use super::attrs::file_stat;
 use super::errors::map;
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::{MAX_READ, RemoteFile, RemoteWriteFile};
-use crate::types::FileStat;
+use crate::types::{FileStat, OpenFlags};
 
 /// Requests in flight per read or write call: with OpenSSH's 255 KiB limit, 16 MiB, enough to fill
 /// a fast link, small enough to bound memory.
@@ -30,7 +30,7 @@ pub(crate) struct SftpFile {
     s: Arc<Session>,
     handle: Option<String>,
     path: String,
-    append: bool,
+    flags: OpenFlags,
     pos: u64,
     permit: Option<OwnedSemaphorePermit>,
 }
@@ -50,14 +50,14 @@ impl SftpFile {
         s: Arc<Session>,
         handle: String,
         path: String,
-        append: bool,
+        flags: OpenFlags,
         permit: OwnedSemaphorePermit,
     ) -> SftpFile {
         SftpFile {
             s,
             handle: Some(handle),
             path,
-            append,
+            flags,
             pos: 0,
             permit: Some(permit),
         }
@@ -74,9 +74,34 @@ impl SftpFile {
         })
     }
 
+    /// `bad-descriptor` for data moving the way the handle was not opened for, as the kernel
+    /// says it. Checked here because SFTP servers answer it vaguely (OpenSSH's `sftp-server`
+    /// reports `EBADF` as "no such file").
+    fn check_mode(&self, op: &str, writing: bool) -> Result<()> {
+        let allowed = if writing {
+            self.flags.write || self.flags.append
+        } else {
+            self.flags.read
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorCode::BadDescriptor,
+            op,
+            &self.path,
+            if writing {
+                "the file is not open for writing"
+            } else {
+                "the file is not open for reading"
+            },
+        ))
+    }
+
     /// Reads up to `len` bytes at `offset`, short only at end-of-file.
     async fn read_range(&self, op: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let handle = self.handle(op)?;
+        self.check_mode(op, false)?;
         let end = offset.saturating_add(len.min(MAX_READ));
         let chunk = u64::from(self.s.read_len);
         let mut out = Vec::with_capacity(usize::try_from(end - offset).unwrap_or(0).min(1 << 20));
@@ -122,8 +147,9 @@ impl SftpFile {
     /// places each write at the end as it arrives, so order is the only position there is.
     async fn write_range(&self, op: &str, offset: u64, data: &[u8]) -> Result<u64> {
         let handle = self.handle(op)?;
+        self.check_mode(op, true)?;
         let chunk = self.s.write_len as usize;
-        let depth = if self.append { 1 } else { PIPELINE };
+        let depth = if self.flags.append { 1 } else { PIPELINE };
         let s = &self.s;
         // Built up front so the pending future holds plain futures, not a closure over borrowed
         // chunks (which the `Send` check of async-trait cannot see through).
@@ -221,8 +247,7 @@ impl RemoteWriteFile for SftpFile {
     async fn stat(&self) -> Result<FileStat> {
         let handle = self.handle("stat")?;
         self.s
-            .raw
-            .fstat(handle)
+            .live(self.s.raw.fstat(handle))
             .await
             .map(|a| file_stat(&a.attrs, 0))
             .map_err(|e| map("stat", &self.path, e))
@@ -235,8 +260,7 @@ impl RemoteWriteFile for SftpFile {
             ..FileAttributes::default()
         };
         self.s
-            .raw
-            .fsetstat(handle, attrs)
+            .live(self.s.raw.fsetstat(handle, attrs))
             .await
             .map(|_| ())
             .map_err(|e| map("truncate", &self.path, e))

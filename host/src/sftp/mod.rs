@@ -287,7 +287,7 @@ impl SftpFiles {
                 self.s.clone(),
                 h.handle,
                 path.to_string(),
-                flags.append,
+                flags,
                 permit,
             )),
             Err(err) => Err(self.fail("open", path, err, refine).await),
@@ -438,16 +438,24 @@ impl FileClient for SftpFiles {
 
     async fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
         let mut missing = Vec::new();
-        let mut p = path.trim_end_matches('/');
+        let full = path.trim_end_matches('/');
+        let mut p = full;
         loop {
             if p.is_empty() {
                 break;
             }
             match self.stat(p).await {
                 Ok(st) if st.kind == FileKind::Directory => break,
+                // As mkdir(2) says: the path itself exists (`exists`), or a parent on the way is
+                // not a directory (`not-directory`).
                 Ok(_) => {
+                    let code = if p == full {
+                        ErrorCode::Exists
+                    } else {
+                        ErrorCode::NotDirectory
+                    };
                     return Err(Error::new(
-                        ErrorCode::NotDirectory,
+                        code,
                         "mkdir -p",
                         path,
                         format!("{p} exists and is not a directory"),

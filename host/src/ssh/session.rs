@@ -37,7 +37,7 @@ enum State {
         close: oneshot::Sender<()>,
         stdin: Option<JoinHandle<()>>,
     },
-    Exited(ExitStatus),
+    Exited,
     Closed,
 }
 
@@ -204,18 +204,22 @@ struct Pump {
 }
 
 impl Pump {
-    /// Stops delivering output and asks the server to close the channel; draining goes on
-    /// until it has.
-    async fn start_closing(&mut self) {
+    /// Ends a command that still runs (the `signal` request: sshd would otherwise leave it
+    /// running once its channel closed, as OpenSSH's own client does), stops delivering output
+    /// and asks the server to close the channel; draining goes on until it has.
+    async fn start_closing(&mut self, exited: bool) {
         self.closing = true;
         self.out = None;
         self.err = None;
+        if !exited {
+            let _ = self.tx.signal(Sig::KILL).await;
+        }
         let _ = self.tx.close().await;
     }
 
     /// Writes to a pipe while watching for `close`; a pipe whose reader went away is dropped
     /// so its data is discarded from then on.
-    async fn deliver(&mut self, to_err: bool, data: &[u8]) {
+    async fn deliver(&mut self, to_err: bool, data: &[u8], exited: bool) {
         let pipe = if to_err { &mut self.err } else { &mut self.out };
         let Some(p) = pipe.as_mut() else {
             return;
@@ -227,7 +231,7 @@ impl Pump {
         match wrote {
             Some(true) => {}
             Some(false) => *pipe = None,
-            None => self.start_closing().await,
+            None => self.start_closing(exited).await,
         }
     }
 
@@ -237,13 +241,17 @@ impl Pump {
             let msg = tokio::select! {
                 m = self.rx.wait() => m,
                 _ = &mut self.close, if !self.closing => {
-                    self.start_closing().await;
+                    self.start_closing(status.is_some()).await;
                     continue;
                 }
             };
             match msg {
-                Some(ChannelMsg::Data { data }) => self.deliver(false, &data).await,
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => self.deliver(true, &data).await,
+                Some(ChannelMsg::Data { data }) => {
+                    self.deliver(false, &data, status.is_some()).await;
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    self.deliver(true, &data, status.is_some()).await;
+                }
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
                     status = Some(ExitStatus::Exited(
                         i32::try_from(exit_status).unwrap_or(i32::MAX),
@@ -393,7 +401,7 @@ impl Session for SshSession {
 
     async fn wait(&mut self) -> Result<ExitStatus> {
         let done = match &mut self.state {
-            State::Exited(status) => return Ok(status.clone()),
+            State::Exited => return Err(crate::session::already_waited("wait", &self.cmd)),
             State::Running { done, .. } => done,
             State::New | State::Closed => {
                 return Err(Error::new(
@@ -415,7 +423,7 @@ impl Session for SshSession {
         if let State::Running { stdin: Some(t), .. } = &self.state {
             t.abort();
         }
-        self.state = State::Exited(status.clone());
+        self.state = State::Exited;
         Ok(status)
     }
 
@@ -423,8 +431,8 @@ impl Session for SshSession {
         if let State::Running { close, stdin, .. } =
             std::mem::replace(&mut self.state, State::Closed)
         {
-            // The pump asks the server to close the channel and drains it until it has; the
-            // command itself is the server's to end (sshd closes its pipes).
+            // The pump ends the command, asks the server to close the channel and drains it
+            // until it has.
             let _ = close.send(());
             if let Some(t) = stdin {
                 t.abort();

@@ -43,7 +43,7 @@ async fn read_all(s: &mut dyn InputStream) -> Vec<u8> {
 #[tokio::test]
 async fn files_flow_through_via_stream() {
     let path = scratch("files");
-    let files = LocalFiles;
+    let files = LocalFiles::new(crate::lifetime::Lifetime::new());
     let rw = OpenFlags {
         read: true,
         write: true,

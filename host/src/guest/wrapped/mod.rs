@@ -305,6 +305,14 @@ impl Backend for GuestBackend {
                 .backend()
                 .call_close(&mut live.store, live.backend)
         );
+        // The client the host keeps for this instance is the closed backend's too: later
+        // file calls ask the guest for a new one, and get its answer (normally that the
+        // backend is closed).
+        if r.is_ok()
+            && let Some(client) = state.live.as_mut().and_then(|l| l.client.take())
+        {
+            self.shared.drop_later(state.generation, client);
+        }
         self.refresh(&mut state).await;
         r
     }
