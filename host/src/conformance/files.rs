@@ -714,19 +714,32 @@ pub async fn chtimes_visible_in_stat(cx: &Cx<'_>) -> CaseResult {
         fresh.mtime.nanoseconds,
         if keeps_nanos { "are" } else { "are not" }
     );
-    ensure_eq!(
-        f.lstat(&p).await?.mtime,
-        st.mtime,
-        "lstat agrees with stat"
-    );
+    ensure_eq!(f.lstat(&p).await?.mtime, st.mtime, "lstat agrees with stat");
     let listed = f.read_dir(&cx.dir).await?;
     ensure_eq!(
-        listed.iter().find(|e| e.name == "times").map(|e| e.stat.mtime),
+        listed
+            .iter()
+            .find(|e| e.name == "times")
+            .map(|e| e.stat.mtime),
         Some(st.mtime),
         "the listing agrees with stat"
     );
-    let h = f.open_file(&p, OpenFlags { read: true, write: true, ..OpenFlags::default() }, 0).await?;
-    ensure_eq!(h.stat().await?.mtime, st.mtime, "a handle's stat agrees with stat");
+    let h = f
+        .open_file(
+            &p,
+            OpenFlags {
+                read: true,
+                write: true,
+                ..OpenFlags::default()
+            },
+            0,
+        )
+        .await?;
+    ensure_eq!(
+        h.stat().await?.mtime,
+        st.mtime,
+        "a handle's stat agrees with stat"
+    );
     expect_code(
         f.chtimes(
             &p,
@@ -895,9 +908,17 @@ pub async fn large_append_and_write_at(cx: &Cx<'_>) -> CaseResult {
     let at = 70_000u64;
     let three = pattern(13, BIG);
     let mut w = f.open_file(&p, RW_CREATE, 0).await?;
-    ensure_eq!(w.write_at(at, &three).await?, BIG as u64, "bytes written at {at}");
+    ensure_eq!(
+        w.write_at(at, &three).await?,
+        BIG as u64,
+        "bytes written at {at}"
+    );
     let past = want.len() as u64 + 4096;
-    ensure_eq!(w.write_at(past, &one).await?, BIG as u64, "bytes written past the end");
+    ensure_eq!(
+        w.write_at(past, &one).await?,
+        BIG as u64,
+        "bytes written past the end"
+    );
     w.close().await?;
     want[at as usize..at as usize + BIG].copy_from_slice(&three);
     want.resize(past as usize, 0);

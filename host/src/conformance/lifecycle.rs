@@ -11,9 +11,9 @@ use crate::types::{FileKind, OpenFlags};
 /// status 127, or no shell to run it), so a check that needs it cannot be made there.
 async fn target_says(cx: &Cx<'_>, cmd: &str) -> Result<Option<String>, Failure> {
     match run(cx.backend, cmd, &[], b"").await {
-        Ok(out) if out.status.success() => {
-            Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()))
-        }
+        Ok(out) if out.status.success() => Ok(Some(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
         Ok(out) if out.status == crate::types::ExitStatus::Exited(127) => Ok(None),
         Ok(out) => Err(Failure::Fail(format!(
             "{cmd}: {:?}, stderr {:?}",
@@ -103,10 +103,11 @@ pub async fn keep_alive(cx: &Cx<'_>) -> CaseResult {
 /// existing file atomically: a reader of the old file keeps seeing the old bytes.
 pub async fn upload_agent_atomic_replace(cx: &Cx<'_>) -> CaseResult {
     let f = cx.files()?;
+    // Named after the case directory, which is unique, so suites running at once in one process
+    // do not share it.
     let local_dir = std::env::temp_dir().join(format!(
-        "remote-conformance-agent-{}-{}",
-        std::process::id(),
-        cx.dir.len()
+        "remote-conformance-agent-{}",
+        cx.dir.rsplit('/').next().unwrap_or_default()
     ));
     let io = |e: std::io::Error| Failure::Fail(format!("local temp file: {e}"));
     std::fs::create_dir_all(&local_dir).map_err(io)?;
@@ -194,19 +195,47 @@ pub async fn close_ends_everything(cx: &Cx<'_>) -> CaseResult {
 
     b.close().await?;
     ensure!(!b.is_connected(), "connected after close");
-    expect_code(fresh.start(cx.noop).await, lost, "start of a session made before close")?;
-    expect_code(running.wait().await, lost, "wait of a session running at close")?;
-    expect_code(f.stat("/").await, lost, "stat through the client taken before close")?;
-    expect_code(r.read(4).await, lost, "read of a handle opened before close")?;
-    expect_code(w.write(b"x").await, lost, "write of a handle opened before close")?;
+    expect_code(
+        fresh.start(cx.noop).await,
+        lost,
+        "start of a session made before close",
+    )?;
+    expect_code(
+        running.wait().await,
+        lost,
+        "wait of a session running at close",
+    )?;
+    expect_code(
+        f.stat("/").await,
+        lost,
+        "stat through the client taken before close",
+    )?;
+    expect_code(
+        r.read(4).await,
+        lost,
+        "read of a handle opened before close",
+    )?;
+    expect_code(
+        w.write(b"x").await,
+        lost,
+        "write of a handle opened before close",
+    )?;
     expect_code(
         f.open_file(&p, OpenFlags::CREATE, 0o600).await.map(|_| ()),
         lost,
         "open through the client taken before close",
     )?;
-    expect_code(b.new_session().await.map(|_| ()), lost, "new-session after close")?;
+    expect_code(
+        b.new_session().await.map(|_| ()),
+        lost,
+        "new-session after close",
+    )?;
     expect_code(b.files().await.map(|_| ()), lost, "files after close")?;
-    expect_code(b.detect_platform().await, lost, "detect-platform after close")?;
+    expect_code(
+        b.detect_platform().await,
+        lost,
+        "detect-platform after close",
+    )?;
     b.close().await?;
     running.close().await?;
     fresh.close().await?;

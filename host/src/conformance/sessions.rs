@@ -319,6 +319,10 @@ pub async fn untaken_output_does_not_stall(cx: &Cx<'_>) -> CaseResult {
         .await?;
     let status = s.wait().await?;
     s.close().await?;
-    ensure_eq!(status, ExitStatus::Exited(42), "status after writing 32 MiB unread");
+    ensure_eq!(
+        status,
+        ExitStatus::Exited(42),
+        "status after writing 32 MiB unread"
+    );
     Ok(())
 }

@@ -322,6 +322,16 @@ fn status_of(code: i64, start_failure: Option<&str>) -> ExitStatus {
     }
 }
 
+impl Drop for DockerSession {
+    /// A session dropped while its exec runs no longer waits for the backend to close to kill
+    /// it: its killer task holds the container, and would hold it until then.
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            running.killer.abort();
+        }
+    }
+}
+
 #[async_trait]
 impl Session for DockerSession {
     fn stdin(&mut self) -> Result<StdinPipe> {

@@ -122,12 +122,16 @@ fn check_nanos(path: &str, t: Timestamp) -> Result<()> {
 impl FileClient for LocalFiles {
     async fn open(&self, path: &str) -> Result<Box<dyn RemoteFile>> {
         self.check("open")?;
-        Ok(Box::new(open(path, OpenFlags::READ, 0, &self.lifetime).await?))
+        Ok(Box::new(
+            open(path, OpenFlags::READ, 0, &self.lifetime).await?,
+        ))
     }
 
     async fn create(&self, path: &str) -> Result<Box<dyn RemoteWriteFile>> {
         self.check("create")?;
-        Ok(Box::new(open(path, OpenFlags::CREATE, 0o666, &self.lifetime).await?))
+        Ok(Box::new(
+            open(path, OpenFlags::CREATE, 0o666, &self.lifetime).await?,
+        ))
     }
 
     async fn open_file(

@@ -35,9 +35,10 @@ pub struct LocalSession {
 #[derive(Debug)]
 enum State {
     New,
-    /// The child, shared with the task that kills it when the backend closes; `wait` holds the
-    /// lock while it waits, so the child is never killed after it was reaped (its pid may be
-    /// another process's by then).
+    /// The child, and the task that kills it when the backend closes. The task holds it weakly,
+    /// so a session dropped without `close` still drops (and so kills) its child; `wait` holds
+    /// the lock while it waits, so the child is never killed after it was reaped (its pid may
+    /// be another process's by then).
     Running {
         child: Arc<Mutex<Child>>,
         killer: JoinHandle<()>,
@@ -151,11 +152,13 @@ impl Session for LocalSession {
             .spawn()
             .map_err(|e| Error::from_io("start", "/bin/sh", e))?;
         let child = Arc::new(Mutex::new(child));
-        let (lifetime, shared) = (self.lifetime.clone(), child.clone());
+        let (lifetime, shared) = (self.lifetime.clone(), Arc::downgrade(&child));
         let killer = tokio::spawn(async move {
             lifetime.ended().await;
             // Locked: `wait` is waiting, and ends the child itself.
-            if let Ok(mut c) = shared.try_lock() {
+            if let Some(child) = shared.upgrade()
+                && let Ok(mut c) = child.try_lock()
+            {
                 let _ = c.start_kill();
             }
         });
@@ -203,5 +206,15 @@ impl Session for LocalSession {
         self.stdout = None;
         self.stderr = None;
         Ok(())
+    }
+}
+
+impl Drop for LocalSession {
+    /// The child goes with the session (it is killed on drop); its killer task need not wait
+    /// for the backend to close.
+    fn drop(&mut self) {
+        if let State::Running { killer, .. } = &self.state {
+            killer.abort();
+        }
     }
 }
