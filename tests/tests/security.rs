@@ -1,6 +1,7 @@
 //! The claims of `SECURITY.md` that no other test file proves, one test each, named after the
 //! claim: secrets stay out of errors and logs, a guest reaches nothing of the host beyond the
-//! interfaces, the agent has the exec user's rights only, temporary and cached files are private.
+//! interfaces, the agent has the exec user's rights only and runs only once verified, temporary
+//! and cached files are private.
 //!
 //! Every log line this test binary emits (all targets, every level) is captured, so the secrets
 //! test can search the logs as well as the errors.
@@ -8,6 +9,7 @@
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -333,4 +335,218 @@ fn the_guest_cache_is_private_and_a_shared_one_is_ignored() {
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].1, Some(0o600), "{entries:?}");
+}
+
+/// The embedded amd64 agent, its SHA-256 in hex, and where it is installed in a container with
+/// a sticky `/tmp`.
+fn embedded_agent() -> (&'static [u8], String, String) {
+    use sha2::Digest;
+    let agent = remote_host::docker::agent_for("amd64")
+        .unwrap_or_else(|| panic!("this build has no amd64 agent"));
+    let sha: String = sha2::Sha256::digest(agent)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = format!("/tmp/{}", remote_host::docker::agent_install_name(agent));
+    (agent, sha, path)
+}
+
+/// `sh -c script` in the container as `user`, returning its output; panics on failure.
+fn sh_as(c: &ContainerGuard, user: &str, script: &str) -> String {
+    run("docker", &["exec", "-u", user, &c.name, "sh", "-c", script])
+}
+
+/// The program (`argv[0]`) of every agent running in the container, from `docker top`.
+fn agent_programs(c: &ContainerGuard) -> Vec<String> {
+    run("docker", &["top", &c.name, "-eo", "pid,args"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|p| p.contains(".remote-agent-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A started backend's files work for real: a file written through them reads back.
+async fn files_work(b: &remote_host::docker::DockerBackend, path: &str) {
+    let files = tokio::time::timeout(Duration::from_secs(60), b.files())
+        .await
+        .unwrap_or_else(|_| panic!("files() hung"))
+        .unwrap_or_else(|e| panic!("files(): {e}"));
+    let mut w = files.create(path).await.unwrap_or_else(|e| panic!("{e}"));
+    w.write(b"ok").await.unwrap_or_else(|e| panic!("{e}"));
+    w.close().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = files.open(path).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.read_at(0, 2).await.ok().as_deref(), Some(&b"ok"[..]));
+}
+
+/// The file at `path` is the embedded agent, root-owned, mode 0755.
+fn assert_is_the_agent(c: &ContainerGuard, path: &str, sha: &str) {
+    let sum = sh_as(c, "0", &format!("sha256sum {path}"));
+    assert_eq!(
+        sum.split_whitespace().next(),
+        Some(sha),
+        "{path} is not the agent"
+    );
+    assert_eq!(sh_as(c, "0", &format!("stat -c '%u %a' {path}")), "0 755");
+}
+
+/// A backend installed the agent in `c`; returns after it closed.
+async fn install_once(c: &ContainerGuard) {
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/first").await;
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_agent_of_the_right_size_is_never_run_and_is_replaced() {
+    logs();
+    let (agent, sha, path) = embedded_agent();
+    let c = ContainerGuard::busybox();
+    // Any container user may write into the sticky /tmp: a script padded to the agent's size.
+    sh_as(
+        &c,
+        "1000",
+        &format!(
+            "printf '#!/bin/sh\\ntouch /tmp/pwned\\nexit 0\\n' > {path} && \
+             truncate -s {} {path} && chmod 755 {path}",
+            agent.len()
+        ),
+    );
+    let planted = format!("1000 {}", agent.len());
+    assert_eq!(sh_as(&c, "0", &format!("stat -c '%u %s' {path}")), planted);
+
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/after").await;
+    let pwned = Command::new("docker")
+        .args(["exec", &c.name, "test", "-e", "/tmp/pwned"])
+        .status()
+        .unwrap_or_else(|e| panic!("docker exec: {e}"));
+    assert!(!pwned.success(), "the planted file was run");
+    assert!(
+        !agent_programs(&c).contains(&path),
+        "the agent ran from the planted path"
+    );
+    assert_is_the_agent(&c, &path, &sha);
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_root_owned_agent_copy_is_replaced() {
+    logs();
+    let (_, sha, path) = embedded_agent();
+    let c = ContainerGuard::busybox();
+    install_once(&c).await;
+    sh_as(
+        &c,
+        "0",
+        &format!("printf X | dd of={path} bs=1 seek=4096 conv=notrunc 2>/dev/null"),
+    );
+    let sum = sh_as(&c, "0", &format!("sha256sum {path}"));
+    assert_ne!(
+        sum.split_whitespace().next(),
+        Some(sha.as_str()),
+        "corrupted"
+    );
+
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/after").await;
+    assert!(
+        !agent_programs(&c).contains(&path),
+        "the corrupt copy was run"
+    );
+    assert_is_the_agent(&c, &path, &sha);
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_world_writable_agent_copy_is_not_trusted_and_a_verified_one_is_reused() {
+    logs();
+    let (_, sha, path) = embedded_agent();
+    let c = ContainerGuard::busybox();
+    install_once(&c).await;
+    assert_is_the_agent(&c, &path, &sha);
+    sh_as(&c, "0", &format!("chmod 0777 {path}"));
+
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/after").await;
+    assert!(
+        !agent_programs(&c).contains(&path),
+        "the world-writable copy was run"
+    );
+    assert_is_the_agent(&c, &path, &sha);
+    // The copy now in place is trusted: the next backend runs it instead of uploading.
+    let reuse = remote_tests::docker::started(&c.name).await;
+    files_work(&reuse, "/tmp/again").await;
+    assert!(
+        agent_programs(&c).contains(&path),
+        "a verified copy was not reused: {:?}",
+        agent_programs(&c)
+    );
+    reuse.close().await.unwrap_or_else(|e| panic!("{e}"));
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_is_installed_only_where_nobody_else_can_swap_it() {
+    logs();
+    let (agent, sha, _) = embedded_agent();
+    let c = ContainerGuard::busybox();
+    // A /tmp anyone may write, without the sticky bit: anyone could rename files there.
+    sh_as(&c, "0", "chmod 0777 /tmp");
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/after").await;
+    let in_root = format!("/{}", remote_host::docker::agent_install_name(agent));
+    assert_is_the_agent(&c, &in_root, &sha);
+    assert_eq!(
+        sh_as(&c, "0", "ls -a /tmp | grep -c remote-agent || true"),
+        "0"
+    );
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
+
+    // With / shared as well, there is nowhere safe: a clear error naming both and why.
+    sh_as(&c, "0", "chmod 0777 /");
+    let b = remote_tests::docker::started(&c.name).await;
+    let e = b
+        .files()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("installed in a shared directory"));
+    assert_eq!(e.code(), ErrorCode::AccessDenied, "{e}");
+    assert_eq!(
+        e.message(),
+        "no directory is safe for the agent: / is writable by group or others without the \
+         sticky bit (mode 777), so anyone may replace files in it or /tmp itself (and /tmp is \
+         writable by group or others without the sticky bit (mode 777))"
+    );
+    assert!(e.to_string().contains(&c.name), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_root_exec_user_gets_a_verified_copy_that_later_backends_reuse() {
+    logs();
+    let (_, sha, path) = embedded_agent();
+    let image = Fixtures::load().docker.busybox_image;
+    let c = ContainerGuard::run(
+        "unprivileged",
+        &[
+            "--init",
+            "--user",
+            "1234:1234",
+            &image,
+            "sleep",
+            "2147483647",
+        ],
+    );
+    // The agent of user 1234 may not rename a root-owned file in the sticky /tmp: the daemon
+    // writes the canonical copy instead.
+    install_once(&c).await;
+    assert_is_the_agent(&c, &path, &sha);
+    let b = remote_tests::docker::started(&c.name).await;
+    files_work(&b, "/tmp/again").await;
+    assert!(
+        agent_programs(&c).contains(&path),
+        "a verified copy was not reused: {:?}",
+        agent_programs(&c)
+    );
+    b.close().await.unwrap_or_else(|e| panic!("{e}"));
 }

@@ -54,3 +54,32 @@ pub async fn put_file(
         .await
         .map_err(|e| errors::map("upload", &target, e))
 }
+
+/// Sixteen hex digits nobody in the container can predict, for temporary names beside a
+/// destination, so nobody can prepare a file, link or directory there in advance. std's
+/// `RandomState` keys SipHash from the operating system's random source, which spares a
+/// dependency; the time and process id make two values of one process differ.
+pub fn random_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_tags_are_sixteen_hex_digits_and_differ() {
+        let (a, b) = (random_tag(), random_tag());
+        assert_eq!(a.len(), 16, "{a}");
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+    }
+}

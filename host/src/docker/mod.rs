@@ -41,7 +41,7 @@ use crate::platform::platform_from;
 use crate::session::Session;
 use crate::types::PlatformInfo;
 
-pub use agent::{agent_for, embedded_agents};
+pub use agent::{agent_for, agent_install_name, embedded_agents};
 pub use connect::connect as connect_daemon;
 pub use errors::map as map_error;
 pub use session::DockerSession;
@@ -255,8 +255,7 @@ impl Backend for DockerBackend {
             dead.close();
         }
         let platform = self.detect_platform().await?;
-        let path = agent::install(&c, agent::binary(&platform, &c.name)?).await?;
-        let started = agent::start(&c, &path).await?;
+        let started = agent::launch(&c, agent::binary(&platform, &c.name)?).await?;
         let client = started.client.clone();
         *slot = Some(started);
         Ok(client)

@@ -1,6 +1,7 @@
 //! `upload-agent` on a container: the archive API writes the file beside its destination under a
-//! temporary name with its mode and owner, then the agent renames it into place (an atomic
-//! `rename(2)`), so a running copy is never half-overwritten and no shell is needed.
+//! temporary name, private (0600) and with its owner, the agent sets the requested mode and then
+//! renames it into place (an atomic `rename(2)`), so a running copy is never half-overwritten and
+//! no shell is needed.
 
 use std::path::Path;
 
@@ -11,6 +12,9 @@ use crate::upload::resolve_remote_path;
 
 /// Installs `local` at `remote` (`~` = the agent's start directory, the user's home) and returns
 /// the absolute path.
+///
+/// The temporary file is written 0600 and only gets `mode` once it is complete: nobody else can
+/// read or run a half-written file, and its unpredictable name leaves nothing to prepare there.
 pub async fn upload(
     c: &Container,
     files: &dyn FileClient,
@@ -43,13 +47,14 @@ pub async fn upload(
     }
     files.mkdir_all(dir, 0o755).await?;
     let owner = owner(c, files).await?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temp_name = format!(".{name}.remote-upload-{}-{nanos}", std::process::id());
-    archive::put_file(c, dir, &temp_name, &bytes, mode, owner).await?;
+    let temp_name = format!(".{name}.remote-upload-{}", archive::random_tag());
+    archive::put_file(c, dir, &temp_name, &bytes, 0o600, owner).await?;
     let temp = format!("{}/{temp_name}", dir.trim_end_matches('/'));
-    if let Err(e) = files.rename(&temp, &path).await {
+    let placed = match files.chmod(&temp, mode).await {
+        Ok(()) => files.rename(&temp, &path).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = placed {
         let _ = files.remove(&temp).await;
         return Err(e);
     }
