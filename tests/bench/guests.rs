@@ -178,6 +178,9 @@ async fn bulk(table: &mut Table, cx: &Ctx, mib: u32) {
     let write_then_check = async |b: &dyn Backend, path: &str, real: &str| {
         let took = write(b, path, &block, mib).await;
         bench::check_remote(cx.bare.as_ref(), real, &want, &format!("writing {path}")).await;
+        // Neither side fsyncs in its time; flushed after it, one run's writeback does not slow
+        // the next, which is the other side's.
+        bench::flush(Path::new(real));
         took
     };
     table

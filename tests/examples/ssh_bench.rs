@@ -272,6 +272,7 @@ async fn transfers(table: &mut Table, cx: &Ctx, mb: u64) {
     let sha = bench::data_file(&local_src, bytes);
     let remote_src = cx.server.join("src");
     std::fs::copy(&local_src, &remote_src).unwrap_or_else(|e| panic!("{e}"));
+    bench::flush(&remote_src);
     bench::run(
         bench::command("chown")
             .arg("-R")

@@ -371,7 +371,7 @@ fn human(d: Duration) -> String {
 }
 
 /// Writes `bytes` of pseudo-random data to `path` (so a transfer that drops, repeats or reorders
-/// a block changes the hash) and returns its SHA-256 in hex.
+/// a block changes the hash), flushed to disk, and returns its SHA-256 in hex.
 pub fn data_file(path: &Path, bytes: u64) -> String {
     use std::io::Write as _;
     let mut f = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -389,7 +389,16 @@ pub fn data_file(path: &Path, bytes: u64) -> String {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         left -= len as u64;
     }
+    drop(f);
+    flush(path);
     hex(&sha.finalize())
+}
+
+/// Flushes the local file `path` to disk, so its writeback is over before the next run.
+pub fn flush(path: &Path) {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .unwrap_or_else(|e| panic!("flushing {}: {e}", path.display()));
 }
 
 /// Lower-case hex, as `sha256sum` prints digests.
@@ -463,14 +472,16 @@ impl std::fmt::Debug for Landing<'_> {
 }
 
 impl Landing<'_> {
-    /// Clears the landing, times `run`, and checks what landed against `sha`, naming `who` in a
-    /// mismatch.
+    /// Clears the landing, times `run`, checks what landed against `sha` (naming `who` in a
+    /// mismatch) and flushes it to disk. Neither side fsyncs inside its time; the flush after
+    /// it keeps one run's writeback from slowing the next run, which is the other side's.
     pub async fn timed(self, sha: &str, who: &str, run: impl Future<Output = ()>) -> Duration {
         match self {
             Landing::Local(path) => {
                 let _ = std::fs::remove_file(path);
                 let (took, ()) = timed(run).await;
                 check_local(path, sha, who);
+                flush(path);
                 took
             }
             Landing::Remote(b, path) => {
@@ -481,6 +492,10 @@ impl Landing<'_> {
                 let _ = files.remove(path).await;
                 let (took, ()) = timed(run).await;
                 check_remote(b, path, sha, who).await;
+                let (status, _, err) = crate::exec(b, "sync", &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("sync on the target after {who}: {e}"));
+                assert!(status.success(), "sync on the target: {status:?}: {err}");
                 took
             }
         }
