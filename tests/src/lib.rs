@@ -9,6 +9,8 @@
 //! # Layout
 //! - [`Fixtures`]: what setup wrote.
 //! - [`backends`]: one constructor per backend under test.
+//! - [`bench`]: what the benchmarks share: interleaved pairs, watchdog-bounded peers, SHA-256
+//!   checks, the README's table.
 //! - [`docker`]: containers, the scratch image and Compose projects, removed when dropped.
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
 //! - [`soak`]: a bounded load soak over several backends with leak checks.
@@ -21,6 +23,7 @@
 
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod docker;
 pub mod fault_proxy;
 pub mod sftp_server;
