@@ -5,6 +5,11 @@
 //! sends each request as soon as there is room and hands replies back in file order, so a large
 //! read streams at the link's speed. Replies are checked in order, and a short reply (allowed by
 //! the protocol anywhere, not only at end-of-file) restarts the pipeline at the gap.
+//!
+//! Sequential `read`s also read ahead: once a read of `len` bytes came back whole, the next
+//! `len` bytes are requested in the background, so a caller that writes each chunk somewhere
+//! before asking for the next (a download to disk) finds it arriving meanwhile instead of
+//! leaving the link idle for the write.
 
 use std::sync::Arc;
 
@@ -13,6 +18,7 @@ use futures::StreamExt as _;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::{FileAttributes, StatusCode};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
 
 use super::Session;
 use super::attrs::file_stat;
@@ -32,7 +38,22 @@ pub(crate) struct SftpFile {
     path: String,
     flags: OpenFlags,
     pos: u64,
+    /// The read ahead of the position, if the last `read` came back whole.
+    ahead: Option<Ahead>,
     permit: Option<OwnedSemaphorePermit>,
+}
+
+/// A read already under way for the bytes `[offset, offset + len)`.
+struct Ahead {
+    offset: u64,
+    len: u64,
+    task: JoinHandle<Result<Vec<u8>>>,
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl std::fmt::Debug for SftpFile {
@@ -59,6 +80,7 @@ impl SftpFile {
             path,
             flags,
             pos: 0,
+            ahead: None,
             permit: Some(permit),
         }
     }
@@ -102,45 +124,37 @@ impl SftpFile {
     async fn read_range(&self, op: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let handle = self.handle(op)?;
         self.check_mode(op, false)?;
-        let end = offset.saturating_add(len.min(MAX_READ));
-        let chunk = u64::from(self.s.read_len);
-        let mut out = Vec::with_capacity(usize::try_from(end - offset).unwrap_or(0).min(1 << 20));
-        let mut next = offset;
-        while next < end {
-            let s = &self.s;
-            let requests = (next..end)
-                .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
-                .map(|start| {
-                    let n = (end - start).min(chunk);
-                    async move { (n, s.live(s.raw.read(handle, start, n as u32)).await) }
-                });
-            let mut replies = futures::stream::iter(requests).buffered(PIPELINE);
-            let mut gap = false;
-            while let Some((asked, reply)) = replies.next().await {
-                match reply {
-                    Ok(d) => {
-                        let got = d.data.len() as u64;
-                        out.extend_from_slice(&d.data);
-                        next += got;
-                        if got == 0 {
-                            return Ok(out);
-                        }
-                        if got < asked {
-                            gap = true;
-                            break;
-                        }
-                    }
-                    Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => {
-                        return Ok(out);
-                    }
-                    Err(e) => return Err(map(op, &self.path, e)),
-                }
+        fetch(&self.s, handle, op, &self.path, offset, len).await
+    }
+
+    /// The sequential read of `len` bytes at the position: from the read ahead when it covers
+    /// exactly that, else now; then the next `len` bytes are read ahead when these came back
+    /// whole (a short read is the end of the file).
+    async fn read_sequential(&mut self, len: u64) -> Result<Vec<u8>> {
+        let handle = self.handle("read")?.to_string();
+        self.check_mode("read", false)?;
+        let len = len.min(MAX_READ);
+        let data = match self.ahead.take() {
+            Some(mut a) if a.offset == self.pos && a.len == len => {
+                (&mut a.task).await.unwrap_or_else(|e| {
+                    Err(Error::new(
+                        ErrorCode::Io,
+                        "read",
+                        &self.path,
+                        format!("the read ahead failed: {e}"),
+                    ))
+                })?
             }
-            if !gap {
-                break;
-            }
+            _ => fetch(&self.s, &handle, "read", &self.path, self.pos, len).await?,
+        };
+        self.pos += data.len() as u64;
+        if len > 0 && data.len() as u64 == len {
+            let (s, path, offset) = (self.s.clone(), self.path.clone(), self.pos);
+            let task =
+                tokio::spawn(async move { fetch(&s, &handle, "read", &path, offset, len).await });
+            self.ahead = Some(Ahead { offset, len, task });
         }
-        Ok(out)
+        Ok(data)
     }
 
     /// Writes all of `data` at `offset`, pipelined; serial in append mode, where the server
@@ -185,11 +199,62 @@ impl SftpFile {
 
     async fn close(&mut self) -> Result<()> {
         let handle = self.handle("close")?.to_string();
+        self.ahead = None;
         self.handle = None;
         let closed = self.s.live(self.s.raw.close(handle)).await;
         self.permit = None;
         closed.map(|_| ()).map_err(|e| map("close", &self.path, e))
     }
+}
+
+/// Reads up to `len` bytes (at most [`MAX_READ`]) at `offset` through `handle`, pipelined;
+/// short only at end-of-file.
+async fn fetch(
+    s: &Session,
+    handle: &str,
+    op: &str,
+    path: &str,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let end = offset.saturating_add(len.min(MAX_READ));
+    let chunk = u64::from(s.read_len);
+    let mut out = Vec::with_capacity(usize::try_from(end - offset).unwrap_or(0).min(1 << 20));
+    let mut next = offset;
+    while next < end {
+        let requests = (next..end)
+            .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
+            .map(|start| {
+                let n = (end - start).min(chunk);
+                async move { (n, s.live(s.raw.read(handle, start, n as u32)).await) }
+            });
+        let mut replies = futures::stream::iter(requests).buffered(PIPELINE);
+        let mut gap = false;
+        while let Some((asked, reply)) = replies.next().await {
+            match reply {
+                Ok(d) => {
+                    let got = d.data.len() as u64;
+                    out.extend_from_slice(&d.data);
+                    next += got;
+                    if got == 0 {
+                        return Ok(out);
+                    }
+                    if got < asked {
+                        gap = true;
+                        break;
+                    }
+                }
+                Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => {
+                    return Ok(out);
+                }
+                Err(e) => return Err(map(op, path, e)),
+            }
+        }
+        if !gap {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 impl Drop for SftpFile {
@@ -210,9 +275,7 @@ impl Drop for SftpFile {
 #[async_trait]
 impl RemoteFile for SftpFile {
     async fn read(&mut self, len: u64) -> Result<Vec<u8>> {
-        let data = self.read_range("read", self.pos, len).await?;
-        self.pos += data.len() as u64;
-        Ok(data)
+        self.read_sequential(len).await
     }
 
     async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
