@@ -84,6 +84,14 @@ pub fn check_command(cmd: &str) -> crate::error::Result<()> {
     Ok(())
 }
 
+/// Records `name=value` for a session that has not started yet, checked as [`check_env`] checks
+/// every backend's variables.
+pub fn record_env(env: &mut Vec<(String, String)>, name: &str, value: &str) -> Result<()> {
+    check_env(name, value)?;
+    env.push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
 /// Checks an environment variable before any backend passes it on: names must be non-empty and
 /// hold no `=` or NUL, values no NUL. Shared so every backend rejects the same inputs.
 pub fn check_env(name: &str, value: &str) -> Result<()> {

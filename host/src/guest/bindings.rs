@@ -21,7 +21,7 @@ pub mod middleware {
             "remote:machine/file-client.write-handle": crate::guest::below::BelowWrite,
         },
         trappable_error_type: {
-            "remote:machine/types.error" => crate::guest::types::HostError,
+            "remote:machine/types.error" => crate::guest::error::HostError,
         },
     });
 }

@@ -1,5 +1,10 @@
-//! The state a guest's store holds ([`GuestCtx`]), built by [`GuestCtxBuilder`], and
-//! [`add_to_linker`], which gives a linker every import a guest of `remote:machine` may use.
+//! The state a guest's store holds ([`GuestCtx`]), built by [`GuestCtxBuilder`]; the
+//! [`GuestView`] through which a store's state lends it; and [`add_to_linker`], which gives a
+//! linker every import a guest of `remote:machine` may use.
+//!
+//! As with wasmtime's `WasiView`, the context need not be the store's whole state: an embedder
+//! keeps its own state and hands out the guest context (and, for `wasi:io`, the same resource
+//! table) through the two views.
 //!
 //! The WASI context grants nothing: no preopened directories, no environment or arguments, no
 //! sockets, stdin closed and stdout/stderr discarded. A guest reaches the target only through the
@@ -51,6 +56,30 @@ impl GuestCtx {
         let value = self.table.delete(r)?;
         self.handles -= 1;
         Ok(value)
+    }
+}
+
+impl GuestCtx {
+    /// The memory limits to give [`wasmtime::Store::limiter`], so that a guest in an embedder's
+    /// store is held to the same limits as in ours.
+    pub fn limiter(&mut self) -> &mut StoreLimits {
+        &mut self.limits
+    }
+}
+
+/// What a store's state gives the `remote:machine` imports: its [`GuestCtx`].
+///
+/// The state must also be a [`WasiView`] whose table is the context's own (delegate to
+/// [`GuestCtx`]'s `WasiView`): the streams the imports hand out are `wasi:io` resources, found
+/// by WASI in that table.
+pub trait GuestView: WasiView + Send {
+    /// The guest context inside this state.
+    fn guest(&mut self) -> &mut GuestCtx;
+}
+
+impl GuestView for GuestCtx {
+    fn guest(&mut self) -> &mut GuestCtx {
+        self
     }
 }
 
@@ -159,14 +188,15 @@ impl GuestCtxBuilder {
     }
 }
 
-/// Adds every import of the `remote:machine` worlds (and WASI, granting nothing) to `linker`.
-pub fn add_to_linker(linker: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
+/// Adds every import of the `remote:machine` worlds (and WASI, granting nothing) to `linker`,
+/// for any store state that lends a [`GuestCtx`].
+pub fn add_to_linker<T: GuestView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use super::bindings::middleware::remote::machine as rm;
     // WASI (with `wasi:io`, whose streams the interfaces below hand out), then ours.
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    rm::types::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
-    rm::session::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
-    rm::file_client::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
-    rm::backend::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)?;
-    rm::log::add_to_linker::<GuestCtx, HasSelf<GuestCtx>>(linker, |ctx| ctx)
+    rm::types::add_to_linker::<T, HasSelf<GuestCtx>>(linker, T::guest)?;
+    rm::session::add_to_linker::<T, HasSelf<GuestCtx>>(linker, T::guest)?;
+    rm::file_client::add_to_linker::<T, HasSelf<GuestCtx>>(linker, T::guest)?;
+    rm::backend::add_to_linker::<T, HasSelf<GuestCtx>>(linker, T::guest)?;
+    rm::log::add_to_linker::<T, HasSelf<GuestCtx>>(linker, T::guest)
 }

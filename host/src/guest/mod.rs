@@ -22,41 +22,43 @@
 //! ```
 //!
 //! # Layout
+//! As wasmtime splits `crates/wasi/src/p2`: the bindings, the context and the errors at the top,
+//! the glue per WIT interface below them.
 //! - `bindings`: `bindgen!` over `wit/`.
-//! - `ctx`: [`GuestCtx`], [`GuestCtxBuilder`] and [`add_to_linker`].
-//! - `types`, `backend`, `session`, `file_client`, `log`: the imports, one module per WIT
-//!   interface, each calling the native trait behind the resource (`below` holds the resources).
-//! - `streams`: `wasi:io` streams over native pipes and files, and back.
-//! - `wrapped`: the exports as native traits ([`GuestBackend`]).
+//! - `error`: [`HostError`]/[`HostResult`] and the native error carried through a stream.
+//! - `ctx`: [`GuestCtx`], [`GuestCtxBuilder`], the [`GuestView`] an embedder's store state gives
+//!   and [`add_to_linker`].
+//! - `host/{types,backend,session,file_client,log}`: the imports, one module per WIT interface,
+//!   each calling the native trait behind the resource (`below` holds the resources).
+//! - `streams/{pipe,file}`: `wasi:io` streams over native pipes and file handles.
+//! - `wrapped/{backend,session,file_client,pipes}`: the exports as native traits ([`GuestBackend`]).
 //! - `instance`: a running guest, per-call limits, restart after a trap.
 //! - `limits`: [`Limits`] and the engines enforcing them; `cache`: compiled components.
+//! - `log`: where a guest's log lines go ([`LogSink`]).
 //! - `layer`: [`Layer`] (load a middleware guest, wrap a backend) and [`GuestSpec`] (the CLI's
 //!   `PATH[=CONFIG_FILE]`).
 //! - `compose`: [`ComposeResolver`]; `inspect`: [`inspect()`].
-
-mod backend;
 mod below;
 mod bindings;
 pub mod cache;
 mod compose;
 mod ctx;
-mod file_client;
+mod error;
+mod host;
 mod inspect;
 mod instance;
 mod layer;
 mod limits;
 mod log;
-mod session;
 mod streams;
-mod types;
 mod wrapped;
 
 pub use below::{BelowBackend, BelowClient, BelowRead, BelowSession, BelowWrite};
 pub use compose::{ComposeResolver, Container, ProjectContext, Resolution};
-pub use ctx::{GuestCtx, GuestCtxBuilder, add_to_linker};
+pub use ctx::{GuestCtx, GuestCtxBuilder, GuestView, add_to_linker};
+pub use error::{HostError, HostResult};
 pub use inspect::{Inspection, inspect};
 pub use layer::{GuestSpec, Layer, LoadReport, stack};
 pub use limits::{Limits, TICK, engine};
 pub use log::{LogLevel, LogSink, tracing_sink};
-pub use types::{HostError, HostResult};
 pub use wrapped::{GuestBackend, GuestFiles, GuestRead, GuestSession, GuestWrite};

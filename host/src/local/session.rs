@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::TARGET;
 use crate::error::{Error, ErrorCode, Result};
 use crate::lifetime::{Lifetime, closed};
-use crate::session::{OutputPipe, Session, StdinPipe, check_env};
+use crate::session::{OutputPipe, Session, StdinPipe, record_env};
 use crate::types::{ExitStatus, signal_name};
 
 /// A command on this machine.
@@ -128,9 +128,7 @@ impl Session for LocalSession {
 
     fn setenv(&mut self, name: &str, value: &str) -> Result<()> {
         self.before_start("setenv")?;
-        check_env(name, value)?;
-        self.env.push((name.to_string(), value.to_string()));
-        Ok(())
+        record_env(&mut self.env, name, value)
     }
 
     async fn start(&mut self, cmd: &str) -> Result<()> {

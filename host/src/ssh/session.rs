@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::session::{OutputPipe, Session, StdinPipe, check_env};
+use crate::session::{OutputPipe, Session, StdinPipe, record_env};
 use crate::types::ExitStatus;
 
 use super::errors::map;
@@ -329,9 +329,7 @@ impl Session for SshSession {
 
     fn setenv(&mut self, name: &str, value: &str) -> Result<()> {
         self.before_start("setenv")?;
-        check_env(name, value)?;
-        self.env.push((name.to_string(), value.to_string()));
-        Ok(())
+        record_env(&mut self.env, name, value)
     }
 
     async fn start(&mut self, cmd: &str) -> Result<()> {

@@ -1,21 +1,18 @@
-//! The stream adapters against the local backend: files through `*-via-stream`, a command's
-//! pipes through both directions of adapter, and the error a failed stream carries.
+//! The file streams against the local backend: a file through `*-via-stream` both ways, and the
+//! error a failed stream carries. The pipe streams are tested with their reverse in
+//! `wrapped::pipes`.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 use wasmtime_wasi_io::poll::Pollable;
-use wasmtime_wasi_io::streams::{
-    DynInputStream, DynOutputStream, InputStream, OutputStream, StreamError,
-};
+use wasmtime_wasi_io::streams::{InputStream, OutputStream, StreamError};
 
-use super::{FileInput, FileOutput, PipeInput, PipeOutput, StreamReader, StreamWriter};
-use crate::backend::Backend;
+use super::{FileInput, FileOutput};
 use crate::error::ErrorCode;
 use crate::file_client::FileClient;
-use crate::local::{LocalBackend, LocalFiles};
+use crate::local::LocalFiles;
 use crate::types::OpenFlags;
 
 fn data(len: usize) -> Vec<u8> {
@@ -87,57 +84,10 @@ async fn files_flow_through_via_stream() {
     closed.ready().await;
     match closed.read(10) {
         Err(StreamError::LastOperationFailed(e)) => {
-            let cause = crate::guest::types::cause_of(&e).map(|c| c.code());
+            let cause = crate::guest::error::cause_of(&e).map(|c| c.code());
             assert_eq!(cause, Some(ErrorCode::BadDescriptor));
         }
         other => panic!("read of a closed handle: {other:?}"),
     }
     std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
-}
-
-#[tokio::test]
-async fn pipes_round_trip_through_both_adapters() {
-    let backend = LocalBackend::new();
-    backend.start().await.unwrap_or_else(|e| panic!("{e}"));
-    let mut s = backend
-        .new_session()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdin: DynOutputStream =
-        Box::new(PipeOutput::new(s.stdin().unwrap_or_else(|e| panic!("{e}"))));
-    let stdout: DynInputStream =
-        Box::new(PipeInput::new(s.stdout().unwrap_or_else(|e| panic!("{e}"))));
-    s.start("cat").await.unwrap_or_else(|e| panic!("{e}"));
-    let (mut writer, to_writer) = StreamWriter::pending();
-    let (mut reader, to_reader) = StreamReader::pending("stdout");
-    assert!(to_writer.send(Ok(stdin)).is_ok() && to_reader.send(Ok(stdout)).is_ok());
-    let body = data(3 << 20);
-    let write = async {
-        writer.write_all(&body).await?;
-        writer.shutdown().await
-    };
-    let mut got = Vec::new();
-    let (w, r) = tokio::join!(write, reader.read_to_end(&mut got));
-    w.unwrap_or_else(|e| panic!("write: {e}"));
-    r.unwrap_or_else(|e| panic!("read: {e}"));
-    assert!(
-        got == body,
-        "cat returned other bytes ({} of {})",
-        got.len(),
-        body.len()
-    );
-    assert!(s.wait().await.unwrap_or_else(|e| panic!("{e}")).success());
-}
-
-#[tokio::test]
-async fn a_pipe_never_connected_reports_why() {
-    let (mut reader, to_reader) = StreamReader::pending("stdout");
-    drop(to_reader);
-    let mut buf = Vec::new();
-    let e = reader
-        .read_to_end(&mut buf)
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(e.is_some_and(|e| e.contains("never started")));
 }

@@ -12,10 +12,57 @@ use wasmtime::component::{Resource, ResourceAny};
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
 use super::super::instance::{Shared, call};
-use super::super::streams::{Connect, StreamReader, StreamWriter};
-use crate::error::{Error, ErrorCode, Result};
-use crate::session::{OutputPipe, Session, StdinPipe, check_env};
+use super::pipes::{Connect, StreamReader, StreamWriter};
+use crate::error::Result;
+use crate::session::{OutputPipe, Session, StdinPipe, already_started, pipe_taken, record_env};
 use crate::types::ExitStatus;
+
+/// One session method: `session!(self, state, "op", target, method(args…))` calls `method` on
+/// this session's resource in the instance that made it, with the state already locked.
+macro_rules! session {
+    ($self:ident, $state:ident, $op:literal, $target:expr, $method:ident($($arg:expr),*)) => {{
+        let (shared, generation, handle) = (&$self.shared, $self.generation, $self.handle);
+        call!($state, shared, $op, $target, Some(generation), live => live
+            .b
+            .remote_machine_session()
+            .session()
+            .$method(&mut live.store, handle $(, $arg)*))
+    }};
+}
+
+/// Where one of the session's pipes is before `start`.
+enum Slot<S> {
+    /// Never asked for: the guest is not asked for its stream either.
+    Untaken,
+    /// Handed out, waiting for `start` to connect it to the guest's stream.
+    Waiting(Connect<S>),
+    /// Connected at `start` (or told why it could not be).
+    Connected,
+}
+
+impl<S> Slot<S> {
+    /// Marks the pipe taken, refusing a second taker; returns the pipe's side of the connection.
+    fn take<P>(&mut self, op: &str, pending: impl FnOnce() -> (P, Connect<S>)) -> Result<P> {
+        if !matches!(self, Slot::Untaken) {
+            return Err(pipe_taken(op, ""));
+        }
+        let (pipe, tx) = pending();
+        *self = Slot::Waiting(tx);
+        Ok(pipe)
+    }
+
+    /// The connection still waiting for the guest's stream, if the pipe was taken.
+    fn waiting(&mut self) -> Option<Connect<S>> {
+        match std::mem::replace(self, Slot::Connected) {
+            Slot::Waiting(tx) => Some(tx),
+            Slot::Untaken => {
+                *self = Slot::Untaken;
+                None
+            }
+            Slot::Connected => None,
+        }
+    }
+}
 
 /// A session of a guest-wrapped backend.
 pub struct GuestSession {
@@ -23,11 +70,11 @@ pub struct GuestSession {
     generation: u64,
     handle: ResourceAny,
     env: Vec<(String, String)>,
-    stdin: Option<Connect<DynOutputStream>>,
-    stdout: Option<Connect<DynInputStream>>,
-    stderr: Option<Connect<DynInputStream>>,
-    taken: [bool; 3],
-    started: bool,
+    stdin: Slot<DynOutputStream>,
+    stdout: Slot<DynInputStream>,
+    stderr: Slot<DynInputStream>,
+    /// The command line once `start` was called.
+    started: Option<String>,
 }
 
 impl std::fmt::Debug for GuestSession {
@@ -46,71 +93,41 @@ impl GuestSession {
             generation,
             handle,
             env: Vec::new(),
-            stdin: None,
-            stdout: None,
-            stderr: None,
-            taken: [false; 3],
-            started: false,
+            stdin: Slot::Untaken,
+            stdout: Slot::Untaken,
+            stderr: Slot::Untaken,
+            started: None,
         }
     }
 
-    /// Refuses a pipe or variable after `start` or a pipe taken twice, as every backend does.
-    fn before_start(&mut self, what: &str, pipe: Option<usize>) -> Result<()> {
-        if self.started {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                what,
-                "",
-                "the session has already started",
-            ));
+    /// Refuses a pipe or variable after `start`, as every backend does.
+    fn before_start(&self, op: &str) -> Result<()> {
+        match &self.started {
+            Some(cmd) => Err(already_started(op, cmd)),
+            None => Ok(()),
         }
-        if let Some(i) = pipe {
-            if self.taken[i] {
-                return Err(Error::new(
-                    ErrorCode::InvalidArgument,
-                    what,
-                    "",
-                    "the pipe was already taken",
-                ));
-            }
-            self.taken[i] = true;
-        }
-        Ok(())
     }
 
     /// Hands the recorded environment and pipe requests to the guest.
     async fn prepare(&mut self) -> Result<()> {
-        let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
+        let shared = self.shared.clone();
         let mut state = shared.state.lock().await;
         for (name, value) in std::mem::take(&mut self.env) {
-            call!(state, shared, "setenv", &name, Some(generation), live => live
-                .b
-                .remote_machine_session()
-                .session()
-                .call_setenv(&mut live.store, handle, &name, &value))?;
+            session!(self, state, "setenv", &name, call_setenv(&name, &value))?;
         }
-        if let Some(tx) = self.stdin.take() {
-            let r: Result<Resource<DynOutputStream>> = call!(state, shared, "stdin", "", Some(generation), live => live
-                    .b
-                    .remote_machine_session()
-                    .session()
-                    .call_stdin(&mut live.store, handle));
+        if let Some(tx) = self.stdin.waiting() {
+            let r: Result<Resource<DynOutputStream>> =
+                session!(self, state, "stdin", "", call_stdin());
             connect(tx, super::take_stream(&mut state, "session", r))?;
         }
-        if let Some(tx) = self.stdout.take() {
-            let r: Result<Resource<DynInputStream>> = call!(state, shared, "stdout", "", Some(generation), live => live
-                    .b
-                    .remote_machine_session()
-                    .session()
-                    .call_stdout(&mut live.store, handle));
+        if let Some(tx) = self.stdout.waiting() {
+            let r: Result<Resource<DynInputStream>> =
+                session!(self, state, "stdout", "", call_stdout());
             connect(tx, super::take_stream(&mut state, "session", r))?;
         }
-        if let Some(tx) = self.stderr.take() {
-            let r: Result<Resource<DynInputStream>> = call!(state, shared, "stderr", "", Some(generation), live => live
-                    .b
-                    .remote_machine_session()
-                    .session()
-                    .call_stderr(&mut live.store, handle));
+        if let Some(tx) = self.stderr.waiting() {
+            let r: Result<Resource<DynInputStream>> =
+                session!(self, state, "stderr", "", call_stderr());
             connect(tx, super::take_stream(&mut state, "session", r))?;
         }
         Ok(())
@@ -128,66 +145,53 @@ fn connect<S>(tx: Connect<S>, stream: Result<S>) -> Result<()> {
 #[async_trait]
 impl Session for GuestSession {
     fn stdin(&mut self) -> Result<StdinPipe> {
-        self.before_start("stdin", Some(0))?;
-        let (pipe, tx) = StreamWriter::pending();
-        self.stdin = Some(tx);
+        self.before_start("stdin")?;
+        let pipe = self.stdin.take("stdin", StreamWriter::pending)?;
         Ok(Box::new(pipe))
     }
 
     fn stdout(&mut self) -> Result<OutputPipe> {
-        self.before_start("stdout", Some(1))?;
-        let (pipe, tx) = StreamReader::pending("stdout");
-        self.stdout = Some(tx);
+        self.before_start("stdout")?;
+        let pipe = self
+            .stdout
+            .take("stdout", || StreamReader::pending("stdout"))?;
         Ok(Box::new(pipe))
     }
 
     fn stderr(&mut self) -> Result<OutputPipe> {
-        self.before_start("stderr", Some(2))?;
-        let (pipe, tx) = StreamReader::pending("stderr");
-        self.stderr = Some(tx);
+        self.before_start("stderr")?;
+        let pipe = self
+            .stderr
+            .take("stderr", || StreamReader::pending("stderr"))?;
         Ok(Box::new(pipe))
     }
 
     fn setenv(&mut self, name: &str, value: &str) -> Result<()> {
-        self.before_start("setenv", None)?;
-        check_env(name, value)?;
-        self.env.push((name.to_string(), value.to_string()));
-        Ok(())
+        self.before_start("setenv")?;
+        record_env(&mut self.env, name, value)
     }
 
     async fn start(&mut self, cmd: &str) -> Result<()> {
-        if !self.started {
-            self.started = true;
+        if self.started.is_none() {
+            self.started = Some(cmd.to_string());
             self.prepare().await?;
         }
-        let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
+        let shared = self.shared.clone();
         let mut state = shared.state.lock().await;
-        call!(state, shared, "start", cmd, Some(generation), live => live
-            .b
-            .remote_machine_session()
-            .session()
-            .call_start(&mut live.store, handle, cmd))
+        session!(self, state, "start", cmd, call_start(cmd))
     }
 
     async fn wait(&mut self) -> Result<ExitStatus> {
-        let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
+        let shared = self.shared.clone();
         let mut state = shared.state.lock().await;
-        let status = call!(state, shared, "wait", "", Some(generation), live => live
-            .b
-            .remote_machine_session()
-            .session()
-            .call_wait(&mut live.store, handle))?;
+        let status = session!(self, state, "wait", "", call_wait())?;
         Ok(status.into())
     }
 
     async fn close(&mut self) -> Result<()> {
-        let (shared, generation, handle) = (self.shared.clone(), self.generation, self.handle);
+        let shared = self.shared.clone();
         let mut state = shared.state.lock().await;
-        call!(state, shared, "close", "", Some(generation), live => live
-            .b
-            .remote_machine_session()
-            .session()
-            .call_close(&mut live.store, handle))
+        session!(self, state, "close", "", call_close())
     }
 }
 

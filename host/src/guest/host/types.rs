@@ -4,43 +4,13 @@
 
 use wasmtime::component::Resource;
 
-use super::bindings::middleware::remote::machine::types as wit;
-use super::ctx::GuestCtx;
 use crate::error::{Error, ErrorCode};
+use crate::guest::bindings::middleware::remote::machine::types as wit;
+use crate::guest::ctx::GuestCtx;
+use crate::guest::error::{HostError, cause_of};
 use crate::types::{
     DirEntry, ExitStatus, FileKind, FileStat, OpenFlags, PlatformInfo, Statfs, Timestamp,
 };
-
-/// What a host import returns on failure: an error for the guest to handle, or a trap (a bad
-/// handle, a host bug) that ends the guest's call.
-#[derive(Debug)]
-pub enum HostError {
-    /// A `types.error` for the guest.
-    Code(Error),
-    /// A trap.
-    Trap(wasmtime::Error),
-}
-
-impl From<Error> for HostError {
-    fn from(e: Error) -> HostError {
-        HostError::Code(e)
-    }
-}
-
-impl From<wasmtime::Error> for HostError {
-    fn from(e: wasmtime::Error) -> HostError {
-        HostError::Trap(e)
-    }
-}
-
-impl From<wasmtime::component::ResourceTableError> for HostError {
-    fn from(e: wasmtime::component::ResourceTableError) -> HostError {
-        HostError::Trap(e.into())
-    }
-}
-
-/// The result of a host import.
-pub type HostResult<T> = Result<T, HostError>;
 
 impl wit::Host for GuestCtx {
     async fn stream_error_cause(
@@ -57,19 +27,6 @@ impl wit::Host for GuestCtx {
             HostError::Trap(t) => Err(t),
         }
     }
-}
-
-/// The native error behind a stream failure, when it came from this crate.
-pub(crate) fn cause_of(err: &wasmtime::Error) -> Option<Error> {
-    if let Some(e) = err.downcast_ref::<Error>() {
-        return Some(e.clone());
-    }
-    err.downcast_ref::<std::io::Error>().map(|io| {
-        match io.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
-            Some(e) => e.clone(),
-            None => Error::from_io("stream", "", std::io::Error::new(io.kind(), io.to_string())),
-        }
-    })
 }
 
 impl From<ErrorCode> for wit::ErrorCode {

@@ -4,12 +4,12 @@
 use wasmtime::component::Resource;
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
-use super::below::BelowSession;
-use super::bindings::middleware::remote::machine::session::{Host, HostSession};
-use super::bindings::middleware::remote::machine::types::ExitStatus;
-use super::ctx::GuestCtx;
-use super::streams::{PipeInput, PipeOutput};
-use super::types::HostResult;
+use crate::guest::below::BelowSession;
+use crate::guest::bindings::middleware::remote::machine::session::{Host, HostSession};
+use crate::guest::bindings::middleware::remote::machine::types::ExitStatus;
+use crate::guest::ctx::GuestCtx;
+use crate::guest::error::HostResult;
+use crate::guest::streams::{PipeInput, PipeOutput};
 
 impl Host for GuestCtx {}
 

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
-use super::below::{BelowBackend, BelowClient, BelowSession};
-use super::bindings::middleware::remote::machine::backend::{Host, HostBackend};
-use super::bindings::middleware::remote::machine::types::{Error as WitError, PlatformInfo};
-use super::ctx::GuestCtx;
-use super::types::HostResult;
+use crate::guest::below::{BelowBackend, BelowClient, BelowSession};
+use crate::guest::bindings::middleware::remote::machine::backend::{Host, HostBackend};
+use crate::guest::bindings::middleware::remote::machine::types::{Error as WitError, PlatformInfo};
+use crate::guest::ctx::GuestCtx;
+use crate::guest::error::HostResult;
 
 impl Host for GuestCtx {
     async fn open(&mut self, dest: String) -> HostResult<Resource<BelowBackend>> {

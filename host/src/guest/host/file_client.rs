@@ -9,17 +9,17 @@ use tokio::sync::Mutex;
 use wasmtime::component::Resource;
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
-use super::below::{BelowClient, BelowRead, BelowWrite};
-use super::bindings::middleware::remote::machine::file_client::{
+use crate::file_client::FileClient;
+use crate::guest::below::{BelowClient, BelowRead, BelowWrite};
+use crate::guest::bindings::middleware::remote::machine::file_client::{
     Host, HostClient, HostReadHandle, HostWriteHandle,
 };
-use super::bindings::middleware::remote::machine::types::{
+use crate::guest::bindings::middleware::remote::machine::types::{
     DirEntry, FileStat, OpenFlags, Statfs, Timestamp,
 };
-use super::ctx::GuestCtx;
-use super::streams::{FileInput, FileOutput};
-use super::types::HostResult;
-use crate::file_client::FileClient;
+use crate::guest::ctx::GuestCtx;
+use crate::guest::error::HostResult;
+use crate::guest::streams::{FileInput, FileOutput};
 
 impl Host for GuestCtx {}
 

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use wasmtime::component::{Resource, ResourceAny};
-use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
+use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream, StreamError};
 
 use super::super::instance::{Shared, call};
-use super::super::streams::{read_up_to, write_all};
 use crate::error::Result;
 use crate::file_client::{FileClient, RemoteFile, RemoteWriteFile};
+use crate::guest::error::stream_error;
 use crate::types::{DirEntry, FileStat, OpenFlags, Statfs, Timestamp};
 
 /// The file client of a guest-wrapped backend.
@@ -351,3 +352,50 @@ impl Drop for GuestWrite {
         self.shared.drop_later(self.generation, self.handle);
     }
 }
+
+/// Reads from `stream` until `len` bytes (at most [`FILL_MAX`]) or its end: what a native
+/// `read(len)` returns, taken from a stream the host holds. `op` names the call in errors.
+async fn read_up_to(stream: &mut DynInputStream, len: u64, op: &str) -> Result<Vec<u8>> {
+    let want = usize::try_from(len).unwrap_or(usize::MAX).min(FILL_MAX);
+    let mut out = Vec::new();
+    // Bounded: every round either adds bytes, ends the stream, or waits for it.
+    while out.len() < want {
+        match stream.read(want - out.len()) {
+            // A whole answer in one piece is handed over without a copy.
+            Ok(bytes) if out.is_empty() && bytes.len() == want => return Ok(bytes.into()),
+            Ok(bytes) if !bytes.is_empty() => out.extend_from_slice(&bytes),
+            Ok(_) => stream.ready().await,
+            Err(StreamError::Closed) => break,
+            Err(e) => return Err(stream_error(op, e)),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes all of `data` into `stream` and waits until the stream has passed it on: what a native
+/// `write(data)` promises (written, or an error), given to a stream the host holds. `op` names
+/// the call in errors.
+async fn write_all(stream: &mut DynOutputStream, data: &[u8], op: &str) -> Result<u64> {
+    let mut rest = data;
+    // Bounded: every round either hands over bytes or waits for the stream to take more.
+    while !rest.is_empty() {
+        let permit = stream.check_write().map_err(|e| stream_error(op, e))?;
+        if permit == 0 {
+            stream.ready().await;
+            continue;
+        }
+        let (now, later) = rest.split_at(permit.min(rest.len()));
+        stream
+            .write(Bytes::copy_from_slice(now))
+            .map_err(|e| stream_error(op, e))?;
+        rest = later;
+    }
+    stream.flush().map_err(|e| stream_error(op, e))?;
+    stream.ready().await;
+    stream.check_write().map_err(|e| stream_error(op, e))?;
+    Ok(data.len() as u64)
+}
+
+/// The most one [`read_up_to`] gathers, whatever length is asked for, so a huge `len` cannot
+/// make the host buffer a whole file.
+const FILL_MAX: usize = 4 << 20;
