@@ -2,7 +2,7 @@
 
 use super::check::{ensure, ensure_eq, expect_code, pattern};
 use super::runner::{CaseResult, Cx, Failure};
-use super::sessions::run;
+use super::session::run;
 use crate::error::ErrorCode;
 use crate::platform::platform_from;
 use crate::types::{FileKind, OpenFlags};

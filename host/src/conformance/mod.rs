@@ -11,13 +11,14 @@
 //! # Layout
 //! - `runner`: the case registry, the per-case context, outcomes and reports.
 //! - `check`: assertion helpers that turn mismatches into failures with a message.
-//! - `files`, `sessions`, `lifecycle`: the scenarios.
+//! - `file_client`, `session`, `backend`: the scenarios, each file named after the WIT interface
+//!   its cases exercise.
 
+mod backend;
 mod check;
-mod files;
-mod lifecycle;
+mod file_client;
 mod runner;
-mod sessions;
+mod session;
 
 pub use runner::{
     CASES, Case, CaseReport, CaseResult, Cx, Failure, Outcome, Report, SuiteOptions, run_case,
@@ -27,14 +28,14 @@ pub use runner::{
 /// Helpers the scenarios use that are useful to other test code too (load tests, benchmarks).
 pub mod support {
     pub use super::check::{Xorshift, pattern};
-    pub use super::sessions::{Output, run};
+    pub use super::session::{Output, run};
 }
 
 /// Every scenario, under the name the suite reports it by.
 pub mod cases {
-    pub use super::files::*;
-    pub use super::lifecycle::*;
-    pub use super::sessions::*;
+    pub use super::backend::*;
+    pub use super::file_client::*;
+    pub use super::session::*;
 }
 
 /// Expands `conformance_cases!(callback!(ARGS…))` to `callback! { ARGS… ; case, case, … }` with

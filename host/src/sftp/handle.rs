@@ -20,7 +20,7 @@ use russh_sftp::protocol::{FileAttributes, StatusCode};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-use super::Session;
+use super::Link;
 use super::attrs::file_stat;
 use super::errors::map;
 use crate::error::{Error, ErrorCode, Result};
@@ -33,7 +33,7 @@ const PIPELINE: usize = 64;
 
 /// An open file on an SFTP server; serves both the read and the write handle.
 pub(crate) struct SftpFile {
-    s: Arc<Session>,
+    s: Arc<Link>,
     handle: Option<String>,
     path: String,
     flags: OpenFlags,
@@ -68,7 +68,7 @@ impl std::fmt::Debug for SftpFile {
 
 impl SftpFile {
     pub(crate) fn new(
-        s: Arc<Session>,
+        s: Arc<Link>,
         handle: String,
         path: String,
         flags: OpenFlags,
@@ -210,7 +210,7 @@ impl SftpFile {
 /// Reads up to `len` bytes (at most [`MAX_READ`]) at `offset` through `handle`, pipelined;
 /// short only at end-of-file.
 async fn fetch(
-    s: &Session,
+    s: &Link,
     handle: &str,
     op: &str,
     path: &str,

@@ -19,7 +19,7 @@ use sha1::Sha1;
 
 use crate::error::{Error, ErrorCode, Result};
 
-use super::config::pattern_list_matches;
+use super::pattern::pattern_list_matches;
 
 /// What to do with a host key that known_hosts does not vouch for (`StrictHostKeyChecking`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

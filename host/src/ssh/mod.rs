@@ -27,12 +27,13 @@
 //! # Layout
 //! - `options`: [`SshOptions`] and how they, the destination and the config make a route.
 //! - `config`: the `ssh_config` parser.
+//! - `pattern`: OpenSSH's `*`/`?`/`!` host patterns, shared by `config` and `known_hosts`.
 //! - `known_hosts`: host-key verification and [`StrictHostKeyChecking`].
 //! - `auth`: user authentication.
 //! - `connection`: dialing one connection (through jump hosts).
 //! - `pool`: the connections of a backend, reconnect and keep-alive.
 //! - `session`: commands.
-//! - `files`: the SFTP channel.
+//! - `sftp_channel`: the `sftp` subsystem channel the shared SFTP client runs on.
 //! - `platform`: `uname` and Windows probes.
 //! - `errors`: russh errors to error codes.
 
@@ -40,12 +41,13 @@ mod auth;
 mod config;
 mod connection;
 mod errors;
-mod files;
 mod known_hosts;
 mod options;
+mod pattern;
 mod platform;
 mod pool;
 mod session;
+mod sftp_channel;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -65,8 +67,8 @@ pub use known_hosts::StrictHostKeyChecking;
 pub use options::{ConfigFile, Prompt, SshOptions};
 pub use session::SshSession;
 
-use files::SftpClient;
 use pool::Pool;
+use sftp_channel::SftpClient;
 
 /// An SSH server as a backend.
 pub struct SshBackend {
@@ -128,7 +130,7 @@ impl SshBackend {
         if let Some(c) = cached.as_ref().filter(|c| c.is_healthy()) {
             return Ok(c.files.clone());
         }
-        let client = files::open(&self.pool, &self.target).await?;
+        let client = sftp_channel::open(&self.pool, &self.target).await?;
         let files = client.files.clone();
         *cached = Some(client);
         Ok(files)
