@@ -1,15 +1,14 @@
 //! Builds the guest components (the workspace in `guests/`) for `wasm32-wasip2` with a nested
-//! cargo, as wasmtime's test-programs do, and writes their paths as constants plus a
+//! cargo (`toolchain::build_guests`, the one build the host's script runs too), as wasmtime's
+//! test-programs do, and writes their paths as constants plus a
 //! `foreach_guest!` macro that test files use to prove every guest has a test.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[path = "../../host/build/toolchain.rs"]
 mod toolchain;
 
-/// The target the guests are built for.
-const WASM: &str = "wasm32-wasip2";
+use toolchain::WASM;
 
 /// The guests, by crate directory; the component is `remote_guest_<name>.wasm`.
 const GUESTS: [&str; 4] = ["policy", "path-rewrite", "compose-resolver", "sandbox-test"];
@@ -46,29 +45,7 @@ fn main() {
          `rustup target add {WASM}` (tests/fixtures/setup.sh does), then build again"
     );
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--release")
-        .arg(format!("--target={WASM}"))
-        .arg("--workspace")
-        .arg("--manifest-path")
-        .arg(guests.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        // The host build's flags and wrappers (clippy's driver, coverage) are not for guests.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CARGO_BUILD_TARGET");
-    eprintln!("running: {cmd:?}");
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
-    assert!(
-        status.success(),
-        "building the guests failed ({status}); see cargo's output above"
-    );
+    toolchain::build_guests(&guests.join("Cargo.toml"), &target);
 
     let mut code = String::new();
     let mut names = Vec::new();

@@ -14,15 +14,17 @@
 //!
 //! The compose-resolver guest (`guests/compose-resolver`), which `compose://` runs to pick its
 //! container, is embedded the same way into `compose_resolver.rs`: built for `wasm32-wasip2`
-//! into the directory the guest artifacts crate uses (so the two builds share their output), or,
+//! by the same nested build of the guest workspace as the guest artifacts crate's (so there is
+//! one build, whichever runs first), or,
 //! when that target is not installed, the reason and the fix, which `compose://` reports.
 
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod toolchain;
+
+use toolchain::{WASM, build_guests, nested_build};
 
 /// (GOARCH, Rust target) of each agent platform.
 const PLATFORMS: &[(&str, &str)] = &[
@@ -78,7 +80,7 @@ fn main() {
             writeln!(missing, "    ({arch:?}, {why:?}, {how:?}),").expect("write to a String");
             continue;
         }
-        build(
+        nested_build(
             &workspace.join("Cargo.toml"),
             &["-p", "remote-agent", "--profile", "agent"],
             &target_dir,
@@ -99,12 +101,7 @@ fn main() {
 
     let resolver = if installed(WASM) {
         let wasm_dir = target_dir.with_file_name("wasm-guests");
-        build(
-            &workspace.join("guests/Cargo.toml"),
-            &["-p", "remote-guest-compose-resolver", "--release"],
-            &wasm_dir,
-            WASM,
-        );
+        build_guests(&workspace.join("guests/Cargo.toml"), &wasm_dir);
         let wasm = wasm_dir
             .join(WASM)
             .join("release/remote_guest_compose_resolver.wasm");
@@ -127,9 +124,6 @@ fn main() {
     .expect("write compose_resolver.rs into OUT_DIR");
 }
 
-/// The target the guest components are built for.
-const WASM: &str = "wasm32-wasip2";
-
 /// `<target>/remote-agent` beside the profile directories, found from `OUT_DIR`
 /// (`<target>[/<triple>]/<profile>/build/<pkg>/out`), so dev, test and release share one build.
 fn shared_target_dir(out: &Path) -> PathBuf {
@@ -137,37 +131,4 @@ fn shared_target_dir(out: &Path) -> PathBuf {
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .and_then(|build| build.parent()?.parent())
         .map_or_else(|| out.join("remote-agent"), |t| t.join("remote-agent"))
-}
-
-/// Runs a nested `cargo build --manifest-path <manifest> <what…> --target <triple>`; fails the
-/// build with cargo's output.
-fn build(manifest: &Path, what: &[&str], target_dir: &Path, triple: &str) {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .args(what)
-        .args(["--target", triple])
-        .env("CARGO_TARGET_DIR", target_dir)
-        // The outer build's flags and wrappers (clippy, coverage) are not for nested builds.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_BUILD_TARGET");
-    if triple.starts_with("aarch64") {
-        // The toolchain's own lld links a static musl binary without a cross compiler.
-        cmd.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
-    }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build {what:?} for {triple}: {e}"));
-    assert!(
-        status.success(),
-        "building {what:?} for {triple} failed ({status}); run: cargo build --manifest-path {} {} --target {triple}",
-        manifest.display(),
-        what.join(" ")
-    );
 }

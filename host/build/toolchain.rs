@@ -1,8 +1,16 @@
-//! Which Rust targets the toolchain running a build script has installed, shared by the build
-//! scripts that build for other targets (`host/build/main.rs`, `guests/artifacts/build.rs`).
+//! Which Rust targets the toolchain running a build script has installed, and the nested cargo
+//! builds for them, shared by the build scripts that build for other targets
+//! (`host/build/main.rs`, `guests/artifacts/build.rs`).
+//!
+//! The guest components are built by one nested build ([`build_guests`]) whichever script asks
+//! first: the same command into the same directory, so the other finds it up to date instead of
+//! building the compose resolver a second way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The target the guest components are built for.
+pub const WASM: &str = "wasm32-wasip2";
 
 /// The toolchain of the build (`$RUSTC`, as cargo passes it to build scripts).
 pub struct Toolchain {
@@ -57,4 +65,47 @@ fn watched(rustlib: &Path) -> PathBuf {
     } else {
         rustlib.to_path_buf()
     }
+}
+
+/// Runs a nested `cargo build --manifest-path <manifest> <what…> --target <triple>`; fails the
+/// build with cargo's output.
+pub fn nested_build(manifest: &Path, what: &[&str], target_dir: &Path, triple: &str) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .args(what)
+        .args(["--target", triple])
+        .env("CARGO_TARGET_DIR", target_dir)
+        // The outer build's flags and wrappers (clippy, coverage) are not for nested builds.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET");
+    if triple.starts_with("aarch64") {
+        // The toolchain's own lld links a static musl binary without a cross compiler.
+        cmd.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {what:?} for {triple}: {e}"));
+    assert!(
+        status.success(),
+        "building {what:?} for {triple} failed ({status}); run: cargo build --manifest-path {} {} --target {triple}",
+        manifest.display(),
+        what.join(" ")
+    );
+}
+
+/// Builds every guest component of the workspace at `guests_manifest` for [`WASM`] into
+/// `wasm_dir`; the components are `<wasm_dir>/wasm32-wasip2/release/remote_guest_<name>.wasm`.
+pub fn build_guests(guests_manifest: &Path, wasm_dir: &Path) {
+    nested_build(
+        guests_manifest,
+        &["--workspace", "--release"],
+        wasm_dir,
+        WASM,
+    );
 }

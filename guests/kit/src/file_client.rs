@@ -3,12 +3,12 @@
 
 use std::marker::PhantomData;
 
-use crate::LowerClient;
+use crate::BelowClient;
 use crate::bindings::exports::remote::machine::file_client::{
     Guest, GuestClient, GuestReadHandle, GuestWriteHandle, ReadHandle, WriteHandle,
 };
 use crate::bindings::remote::machine::file_client::{
-    ReadHandle as LowerRead, WriteHandle as LowerWrite,
+    ReadHandle as BelowRead, WriteHandle as BelowWrite,
 };
 use crate::bindings::remote::machine::types::{
     DirEntry, Error, FileStat, OpenFlags, Statfs, Timestamp,
@@ -17,29 +17,29 @@ use crate::bindings::wasi::io::streams::{InputStream, OutputStream};
 use crate::layer::{Access, Layer, Middleware, layer};
 
 impl<L: Layer> Guest for Middleware<L> {
-    type Client = WrapClient<L>;
-    type ReadHandle = WrapRead;
-    type WriteHandle = WrapWrite;
+    type Client = WrappedClient<L>;
+    type ReadHandle = WrappedRead;
+    type WriteHandle = WrappedWrite;
 }
 
 /// The exported file client of a middleware guest.
 #[derive(Debug)]
-pub struct WrapClient<L> {
-    lower: LowerClient,
+pub struct WrappedClient<L> {
+    below: BelowClient,
     layer: PhantomData<L>,
 }
 
-impl<L: Layer> WrapClient<L> {
-    pub(crate) fn new(lower: LowerClient) -> WrapClient<L> {
-        WrapClient {
-            lower,
+impl<L: Layer> WrappedClient<L> {
+    pub(crate) fn new(below: BelowClient) -> WrappedClient<L> {
+        WrappedClient {
+            below,
             layer: PhantomData,
         }
     }
 
     /// `path` as the layer below must see it for `op`.
     fn path(&self, op: &str, path: &str, access: Access) -> Result<String, Error> {
-        layer::<L>(op)?.path_in(&self.lower, op, path, access)
+        layer::<L>(op)?.path_in(&self.below, op, path, access)
     }
 }
 
@@ -48,15 +48,15 @@ fn writes(flags: OpenFlags) -> bool {
     flags.intersects(OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::APPEND)
 }
 
-impl<L: Layer> GuestClient for WrapClient<L> {
+impl<L: Layer> GuestClient for WrappedClient<L> {
     fn open(&self, path: String) -> Result<ReadHandle, Error> {
         let p = self.path("open", &path, Access::READ)?;
-        Ok(ReadHandle::new(WrapRead(self.lower.open(&p)?)))
+        Ok(ReadHandle::new(WrappedRead(self.below.open(&p)?)))
     }
 
     fn create(&self, path: String) -> Result<WriteHandle, Error> {
         let p = self.path("create", &path, Access::WRITE)?;
-        Ok(WriteHandle::new(WrapWrite(self.lower.create(&p)?)))
+        Ok(WriteHandle::new(WrappedWrite(self.below.create(&p)?)))
     }
 
     fn open_file(&self, path: String, flags: OpenFlags, mode: u32) -> Result<WriteHandle, Error> {
@@ -66,33 +66,33 @@ impl<L: Layer> GuestClient for WrapClient<L> {
             Access::READ
         };
         let p = self.path("open-file", &path, access)?;
-        Ok(WriteHandle::new(WrapWrite(
-            self.lower.open_file(&p, flags, mode)?,
+        Ok(WriteHandle::new(WrappedWrite(
+            self.below.open_file(&p, flags, mode)?,
         )))
     }
 
     fn stat(&self, path: String) -> Result<FileStat, Error> {
-        self.lower.stat(&self.path("stat", &path, Access::READ)?)
+        self.below.stat(&self.path("stat", &path, Access::READ)?)
     }
 
     fn lstat(&self, path: String) -> Result<FileStat, Error> {
-        self.lower
+        self.below
             .lstat(&self.path("lstat", &path, Access::READ_LINK)?)
     }
 
     fn read_dir(&self, path: String) -> Result<Vec<DirEntry>, Error> {
         let l = layer::<L>("read-dir")?;
         let mut entries =
-            self.lower
-                .read_dir(&l.path_in(&self.lower, "read-dir", &path, Access::READ)?)?;
-        l.entries(&self.lower, &path, &mut entries);
+            self.below
+                .read_dir(&l.path_in(&self.below, "read-dir", &path, Access::READ)?)?;
+        l.entries(&self.below, &path, &mut entries);
         Ok(entries)
     }
 
     fn readlink(&self, path: String) -> Result<String, Error> {
         let l = layer::<L>("readlink")?;
-        let target = self.lower.readlink(&l.path_in(
-            &self.lower,
+        let target = self.below.readlink(&l.path_in(
+            &self.below,
             "readlink",
             &path,
             Access::READ_LINK,
@@ -101,75 +101,75 @@ impl<L: Layer> GuestClient for WrapClient<L> {
     }
 
     fn mkdir(&self, path: String, mode: u32) -> Result<(), Error> {
-        self.lower
+        self.below
             .mkdir(&self.path("mkdir", &path, Access::WRITE_LINK)?, mode)
     }
 
     fn mkdir_all(&self, path: String, mode: u32) -> Result<(), Error> {
-        self.lower
+        self.below
             .mkdir_all(&self.path("mkdir-all", &path, Access::WRITE)?, mode)
     }
 
     fn remove(&self, path: String) -> Result<(), Error> {
-        self.lower
+        self.below
             .remove(&self.path("remove", &path, Access::WRITE_LINK)?)
     }
 
     fn rename(&self, old: String, new: String) -> Result<(), Error> {
         let old = self.path("rename", &old, Access::WRITE_LINK)?;
         let new = self.path("rename", &new, Access::WRITE_LINK)?;
-        self.lower.rename(&old, &new)
+        self.below.rename(&old, &new)
     }
 
     fn symlink(&self, target: String, link: String) -> Result<(), Error> {
         let l = layer::<L>("symlink")?;
-        let link = l.path_in(&self.lower, "symlink", &link, Access::WRITE_LINK)?;
+        let link = l.path_in(&self.below, "symlink", &link, Access::WRITE_LINK)?;
         let target = l.link_target_in(&target)?;
-        self.lower.symlink(&target, &link)
+        self.below.symlink(&target, &link)
     }
 
     fn link(&self, old: String, new: String) -> Result<(), Error> {
         let old = self.path("link", &old, Access::WRITE)?;
         let new = self.path("link", &new, Access::WRITE_LINK)?;
-        self.lower.link(&old, &new)
+        self.below.link(&old, &new)
     }
 
     fn chmod(&self, path: String, mode: u32) -> Result<(), Error> {
-        self.lower
+        self.below
             .chmod(&self.path("chmod", &path, Access::WRITE)?, mode)
     }
 
     fn chown(&self, path: String, uid: u32, gid: u32) -> Result<(), Error> {
-        self.lower
+        self.below
             .chown(&self.path("chown", &path, Access::WRITE)?, uid, gid)
     }
 
     fn chtimes(&self, path: String, atime: Timestamp, mtime: Timestamp) -> Result<(), Error> {
-        self.lower
+        self.below
             .chtimes(&self.path("chtimes", &path, Access::WRITE)?, atime, mtime)
     }
 
     fn truncate(&self, path: String, size: u64) -> Result<(), Error> {
-        self.lower
+        self.below
             .truncate(&self.path("truncate", &path, Access::WRITE)?, size)
     }
 
     fn statfs(&self, path: String) -> Result<Statfs, Error> {
-        self.lower
+        self.below
             .statfs(&self.path("statfs", &path, Access::READ)?)
     }
 
     fn getwd(&self) -> Result<String, Error> {
         let l = layer::<L>("getwd")?;
-        Ok(l.getwd(self.lower.getwd()?))
+        Ok(l.getwd(self.below.getwd()?))
     }
 }
 
 /// A read handle of the layer below, passed through.
 #[derive(Debug)]
-pub struct WrapRead(LowerRead);
+pub struct WrappedRead(BelowRead);
 
-impl GuestReadHandle for WrapRead {
+impl GuestReadHandle for WrappedRead {
     fn read(&self, len: u64) -> Result<Vec<u8>, Error> {
         self.0.read(len)
     }
@@ -193,9 +193,9 @@ impl GuestReadHandle for WrapRead {
 
 /// A write handle of the layer below, passed through.
 #[derive(Debug)]
-pub struct WrapWrite(LowerWrite);
+pub struct WrappedWrite(BelowWrite);
 
-impl GuestWriteHandle for WrapWrite {
+impl GuestWriteHandle for WrappedWrite {
     fn write(&self, data: Vec<u8>) -> Result<u64, Error> {
         self.0.write(&data)
     }

@@ -1,12 +1,13 @@
-//! The [`Layer`] trait a guest implements, and the slot holding its configured instance.
+//! The [`Layer`] trait a guest implements, the slot holding its configured instance, and the
+//! [`LazyFiles`] its upload decision gets.
 
+use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use crate::bindings::exports::remote::machine::guest;
 use crate::bindings::remote::machine::types::{DirEntry, Error, ErrorCode};
-use crate::wrap_backend::LazyFiles;
-use crate::{LowerClient, error};
+use crate::{BelowBackend, BelowClient, error};
 
 /// How an operation uses a path: for reading or writing, and whether a final symlink is
 /// followed (`stat`, `open`) or acted on itself (`lstat`, `remove`, `rename`).
@@ -69,7 +70,7 @@ pub trait Layer: Sized + 'static {
     /// that must see symlinks to decide.
     fn path_in(
         &self,
-        files: &LowerClient,
+        files: &BelowClient,
         op: &str,
         path: &str,
         access: Access,
@@ -88,10 +89,53 @@ pub trait Layer: Sized + 'static {
     fn link_target_out(&self, target: String) -> String;
 
     /// Removes the entries `read-dir` of `dir` (as the caller wrote it) must not show.
-    fn entries(&self, files: &LowerClient, dir: &str, entries: &mut Vec<DirEntry>);
+    fn entries(&self, files: &BelowClient, dir: &str, entries: &mut Vec<DirEntry>);
 
     /// The remote path of `upload-agent` going down, or a refusal.
     fn upload(&self, files: &LazyFiles, local: &str, remote: &str) -> Result<String, Error>;
+}
+
+/// The file client below, fetched on first use: a Docker backend has none until its agent was
+/// uploaded, so `upload-agent` must not ask for it up front.
+#[derive(Debug, Default)]
+pub struct LazyFiles {
+    backend: Option<std::rc::Rc<BelowBackend>>,
+    client: OnceCell<BelowClient>,
+}
+
+impl LazyFiles {
+    /// A client asked of `backend` on first use.
+    pub(crate) fn of(backend: std::rc::Rc<BelowBackend>) -> LazyFiles {
+        LazyFiles {
+            backend: Some(backend),
+            client: OnceCell::new(),
+        }
+    }
+
+    /// A client that is already known.
+    pub fn ready(client: BelowClient) -> LazyFiles {
+        LazyFiles {
+            backend: None,
+            client: OnceCell::from(client),
+        }
+    }
+
+    /// The client below, asking the backend below for it the first time.
+    pub fn get(&self) -> Result<&BelowClient, Error> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let backend = self.backend.as_ref().ok_or_else(|| {
+            crate::error(
+                crate::ErrorCode::Unsupported,
+                "files",
+                "",
+                "no file client below",
+            )
+        })?;
+        let client = backend.files()?;
+        Ok(self.client.get_or_init(|| client))
+    }
 }
 
 /// The configured layer. A guest that was never configured (the inner one of a composition made

@@ -17,7 +17,8 @@
 //! # Layout
 //! - [`bindings`]: `wit_bindgen::generate!` over `wit/`, world `middleware`.
 //! - `layer`: the [`Layer`] trait and the configuration slot.
-//! - `wrap_backend`, `wrap_session`, `wrap_files`: the exported resources.
+//! - `backend`, `session`, `file_client`: the exported resources (`Wrapped*`), one module per
+//!   WIT interface, each over the imported one (`Below*`): the host's vocabulary too.
 //! - `fuzz` (feature `fuzz`): strategies for the guests' configuration property tests.
 //! - [`path`]: lexical path helpers and symlink resolution through the layer below.
 #![deny(missing_docs)]
@@ -35,20 +36,19 @@ pub mod bindings {
     });
 }
 
+mod backend;
+mod file_client;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 mod layer;
 pub mod path;
-mod wrap_backend;
-mod wrap_files;
-mod wrap_session;
+mod session;
 
-pub use bindings::remote::machine::backend::Backend as LowerBackend;
-pub use bindings::remote::machine::file_client::Client as LowerClient;
+pub use bindings::remote::machine::backend::Backend as BelowBackend;
+pub use bindings::remote::machine::file_client::Client as BelowClient;
 pub use bindings::remote::machine::log::{Level, log};
 pub use bindings::remote::machine::types::{Error, ErrorCode};
-pub use layer::{Access, Layer, Middleware, layer};
-pub use wrap_backend::LazyFiles;
+pub use layer::{Access, Layer, LazyFiles, Middleware, layer};
 
 /// An error with every field filled in.
 pub fn error(code: ErrorCode, op: &str, target: &str, message: impl Into<String>) -> Error {

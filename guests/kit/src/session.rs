@@ -4,61 +4,61 @@
 use std::marker::PhantomData;
 
 use crate::bindings::exports::remote::machine::session::{Guest, GuestSession};
-use crate::bindings::remote::machine::session::Session as LowerSession;
+use crate::bindings::remote::machine::session::Session as BelowSession;
 use crate::bindings::remote::machine::types::{Error, ExitStatus};
 use crate::bindings::wasi::io::streams::{InputStream, OutputStream};
 use crate::layer::{Layer, Middleware, layer};
 
 impl<L: Layer> Guest for Middleware<L> {
-    type Session = WrapSession<L>;
+    type Session = WrappedSession<L>;
 }
 
 /// The exported session of a middleware guest.
 #[derive(Debug)]
-pub struct WrapSession<L> {
-    lower: LowerSession,
+pub struct WrappedSession<L> {
+    below: BelowSession,
     layer: PhantomData<L>,
 }
 
-impl<L: Layer> WrapSession<L> {
-    pub(crate) fn new(lower: LowerSession) -> WrapSession<L> {
-        WrapSession {
-            lower,
+impl<L: Layer> WrappedSession<L> {
+    pub(crate) fn new(below: BelowSession) -> WrappedSession<L> {
+        WrappedSession {
+            below,
             layer: PhantomData,
         }
     }
 }
 
-impl<L: Layer> GuestSession for WrapSession<L> {
+impl<L: Layer> GuestSession for WrappedSession<L> {
     fn stdin(&self) -> Result<OutputStream, Error> {
-        self.lower.stdin()
+        self.below.stdin()
     }
 
     fn stdout(&self) -> Result<InputStream, Error> {
-        self.lower.stdout()
+        self.below.stdout()
     }
 
     fn stderr(&self) -> Result<InputStream, Error> {
-        self.lower.stderr()
+        self.below.stderr()
     }
 
     fn setenv(&self, name: String, value: String) -> Result<(), Error> {
         match layer::<L>("setenv")?.env(&name, &value)? {
-            Some((name, value)) => self.lower.setenv(&name, &value),
+            Some((name, value)) => self.below.setenv(&name, &value),
             None => Ok(()),
         }
     }
 
     fn start(&self, cmd: String) -> Result<(), Error> {
         let cmd = layer::<L>("start")?.command(&cmd)?;
-        self.lower.start(&cmd)
+        self.below.start(&cmd)
     }
 
     fn wait(&self) -> Result<ExitStatus, Error> {
-        self.lower.wait()
+        self.below.wait()
     }
 
     fn close(&self) -> Result<(), Error> {
-        self.lower.close()
+        self.below.close()
     }
 }

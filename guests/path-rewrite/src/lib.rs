@@ -32,7 +32,7 @@ mod mapping;
 use std::sync::OnceLock;
 
 use remote_guest_kit::path::{Link, absolute, resolve_below};
-use remote_guest_kit::{Access, Error, ErrorCode, Layer, LazyFiles, LowerClient, error};
+use remote_guest_kit::{Access, BelowClient, Error, ErrorCode, Layer, LazyFiles, error};
 
 pub use mapping::Mappings;
 
@@ -44,7 +44,7 @@ impl PathRewrite {
     /// Maps `path` (virtual) to its real location and checks it stays inside the real roots.
     fn down(
         &self,
-        files: Option<&LowerClient>,
+        files: Option<&BelowClient>,
         op: &str,
         path: &str,
         follow: bool,
@@ -112,7 +112,7 @@ impl Layer for PathRewrite {
 
     fn path_in(
         &self,
-        files: &LowerClient,
+        files: &BelowClient,
         op: &str,
         path: &str,
         access: Access,
@@ -152,7 +152,7 @@ impl Layer for PathRewrite {
 
     fn entries(
         &self,
-        _files: &LowerClient,
+        _files: &BelowClient,
         _dir: &str,
         _entries: &mut Vec<remote_guest_kit::bindings::remote::machine::types::DirEntry>,
     ) {

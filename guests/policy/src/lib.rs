@@ -45,7 +45,7 @@ use std::sync::OnceLock;
 use remote_guest_kit::bindings::remote::machine::types::DirEntry;
 use remote_guest_kit::path::{Link, absolute, resolve};
 use remote_guest_kit::{
-    Access, Error, ErrorCode, Layer, LazyFiles, Level, LowerClient, error, log,
+    Access, BelowClient, Error, ErrorCode, Layer, LazyFiles, Level, error, log,
 };
 use rules::{Denied, EnvDecision, Policy};
 
@@ -72,7 +72,7 @@ impl PolicyLayer {
         error(ErrorCode::AccessDenied, op, target, message)
     }
 
-    fn cwd(files: &LowerClient) -> Result<String, Error> {
+    fn cwd(files: &BelowClient) -> Result<String, Error> {
         if let Some(cwd) = CWD.with_borrow(Clone::clone) {
             return Ok(cwd);
         }
@@ -84,7 +84,7 @@ impl PolicyLayer {
     /// Checks `path` as written and as resolved through the symlinks below.
     fn check_path(
         &self,
-        files: &LowerClient,
+        files: &BelowClient,
         op: &str,
         path: &str,
         access: Access,
@@ -148,7 +148,7 @@ impl Layer for PolicyLayer {
 
     fn path_in(
         &self,
-        files: &LowerClient,
+        files: &BelowClient,
         op: &str,
         path: &str,
         access: Access,
@@ -176,7 +176,7 @@ impl Layer for PolicyLayer {
         target
     }
 
-    fn entries(&self, files: &LowerClient, dir: &str, entries: &mut Vec<DirEntry>) {
+    fn entries(&self, files: &BelowClient, dir: &str, entries: &mut Vec<DirEntry>) {
         if self.0.hidden.is_empty() {
             return;
         }

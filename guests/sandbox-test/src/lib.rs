@@ -9,14 +9,14 @@
 use std::sync::OnceLock;
 
 use remote_guest_kit::bindings::remote::machine::types::DirEntry;
-use remote_guest_kit::{Access, Error, Layer, LazyFiles, LowerClient};
+use remote_guest_kit::{Access, BelowClient, Error, Layer, LazyFiles};
 
 /// The layer.
 #[derive(Debug)]
 pub struct Misbehave;
 
 /// Does what the path asks for.
-fn misbehave(files: &LowerClient, path: &str) -> Result<(), Error> {
+fn misbehave(files: &BelowClient, path: &str) -> Result<(), Error> {
     if path.ends_with("/.sandbox-hoard") {
         let mut hoard = Vec::new();
         loop {
@@ -105,7 +105,7 @@ impl Layer for Misbehave {
 
     fn path_in(
         &self,
-        files: &LowerClient,
+        files: &BelowClient,
         _: &str,
         path: &str,
         _: Access,
@@ -130,7 +130,7 @@ impl Layer for Misbehave {
         target
     }
 
-    fn entries(&self, _: &LowerClient, _: &str, _: &mut Vec<DirEntry>) {}
+    fn entries(&self, _: &BelowClient, _: &str, _: &mut Vec<DirEntry>) {}
 
     fn upload(&self, _: &LazyFiles, _: &str, remote: &str) -> Result<String, Error> {
         Ok(remote.to_string())

@@ -16,15 +16,10 @@ use russh_sftp::protocol::{
 use russh_sftp::server::{Handler, StatusReply};
 use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
 
-use crate::serve::MAX_PACKET;
-use crate::{attrs, errno, extensions};
+use crate::limits::{MAX_HANDLES, MAX_IO};
+use crate::{attrs, errno};
 
-/// The most handles open at once; advertised by `limits`.
-pub const MAX_HANDLES: usize = 512;
-
-/// The most bytes one read returns (and one write should carry): the packet limit less room for
-/// the headers, as OpenSSH's `sftp-server` does.
-pub const MAX_IO: u32 = MAX_PACKET - 1024;
+mod extensions;
 
 /// Entries per `readdir` reply, as OpenSSH sends.
 const DIR_BATCH: usize = 100;

@@ -20,15 +20,16 @@
 //! # Layout
 //! - `serve`: the packet loop: framing, limits, dispatch, replies.
 //! - `handler`: the file operations, as a `russh_sftp::server::Handler`.
-//! - `extensions`: the OpenSSH extensions.
+//! - `handler/extensions`: the OpenSSH extensions.
+//! - `limits`: packet, read and handle limits, shared by the loop, the handler and `limits`.
 //! - `attrs`: file attributes and `ls -l` long names from `stat` results.
 //! - `errno`: OS errors to SFTP statuses.
 #![deny(missing_docs)]
 
 mod attrs;
 mod errno;
-mod extensions;
 mod handler;
+mod limits;
 mod serve;
 
 use std::os::fd::AsFd;

@@ -22,9 +22,7 @@ use russh_sftp::protocol::{Packet, Status, StatusCode};
 use russh_sftp::server::{Handler, StatusReply};
 
 use crate::handler::Agent;
-
-/// The largest packet accepted, as OpenSSH's `SFTP_MAX_MSG_LENGTH`; advertised by `limits`.
-pub const MAX_PACKET: u32 = 256 * 1024;
+use crate::limits::MAX_PACKET;
 
 /// Serves until end of input. An error is the reason the session could not go on.
 pub fn serve(input: impl Read, output: impl Write) -> io::Result<()> {

@@ -11,9 +11,9 @@ use russh_sftp::ser;
 use russh_sftp::server::StatusReply;
 use rustix::fs::StatVfsMountFlags;
 
+use super::{Agent, Target, ok, set_attrs};
 use crate::errno;
-use crate::handler::{Agent, MAX_HANDLES, MAX_IO, Target, ok, set_attrs};
-use crate::serve::MAX_PACKET;
+use crate::limits::{MAX_HANDLES, MAX_IO, MAX_PACKET};
 
 /// (name, version) of every extension served.
 const EXTENSIONS: &[(&str, &str)] = &[
