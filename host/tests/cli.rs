@@ -41,8 +41,9 @@ fn ok(args: &[&str]) -> String {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{args:?}: {}",
-        text(&out.stderr)
+        "{args:?}\nstderr: {}\nstdout: {}",
+        text(&out.stderr),
+        text(&out.stdout)
     );
     text(&out.stdout)
 }
