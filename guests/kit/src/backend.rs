@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use crate::BelowBackend;
 use crate::bindings::exports::remote::machine::backend::{Backend, Guest, GuestBackend};
 use crate::bindings::exports::remote::machine::file_client::Client;
 use crate::bindings::exports::remote::machine::session::Session;
@@ -11,7 +12,6 @@ use crate::bindings::remote::machine::types::{Error, PlatformInfo};
 use crate::file_client::WrappedClient;
 use crate::layer::{Layer, LazyFiles, Middleware, layer};
 use crate::session::WrappedSession;
-use crate::BelowBackend;
 
 /// The exported backend of a middleware guest.
 #[derive(Debug)]
