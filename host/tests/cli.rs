@@ -129,6 +129,34 @@ fn exec_passes_status_stdio_and_env_through() {
     assert_eq!(out.status.code(), Some(255));
 }
 
+/// Started by a process that ignores SIGINT and SIGQUIT (as a shell's background job does),
+/// a local command still gets their default action: `kill -INT $$` ends it, as over SSH.
+#[test]
+fn local_commands_get_default_signals_whatever_remote_inherited() {
+    for sig in ["INT", "QUIT", "HUP"] {
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "trap '' INT QUIT HUP; exec \"$0\" exec local:// -- 'kill -{sig} $$; echo survived'"
+            ))
+            .arg(env!("CARGO_BIN_EXE_remote"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run sh: {e}"));
+        let number = match sig {
+            "INT" => 2,
+            "QUIT" => 3,
+            _ => 1,
+        };
+        assert_eq!(
+            (out.status.code(), text(&out.stdout)),
+            (Some(128 + number), String::new()),
+            "kill -{sig} in a command started with SIG{sig} ignored; stderr: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn exec_without_reading_stdin_does_not_hang() {
     let big = vec![b'y'; 4 << 20];

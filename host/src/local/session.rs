@@ -20,6 +20,34 @@ use crate::lifetime::{Lifetime, closed};
 use crate::session::{OutputPipe, Session, StdinPipe, record_env};
 use crate::types::{ExitStatus, signal_name};
 
+/// Gives the command every signal's default action, as `sshd` and `docker exec` give theirs.
+///
+/// `exec` keeps a signal this process ignores ignored in the command, and this process may
+/// ignore several without knowing: SIGINT and SIGQUIT when a shell started it in the
+/// background, SIGHUP under `nohup`. A command started from there could then not be
+/// interrupted (`kill -INT` would do nothing), unlike the same command over SSH. Handled signals
+/// need nothing: `exec` resets them; the standard library already clears the signal mask.
+#[expect(
+    unsafe_code,
+    reason = "a hook in the forked child before exec; see the SAFETY comment"
+)]
+fn default_signals(command: &mut Command) {
+    let last = libc::SIGRTMAX();
+    // SAFETY: the hook runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed: it calls `signal` alone (async-signal-safe, an error for the few
+    // numbers that cannot be changed is ignored), allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            for sig in 1..=last {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A command on this machine.
 #[derive(Debug)]
 pub struct LocalSession {
@@ -144,6 +172,7 @@ impl Session for LocalSession {
             .stdin(self.stdin.take().map_or_else(Stdio::null, Stdio::from))
             .stdout(self.stdout.take().map_or_else(Stdio::null, Stdio::from))
             .stderr(self.stderr.take().map_or_else(Stdio::null, Stdio::from));
+        default_signals(&mut command);
         // The command (and with it our copies of the child's pipe ends) is dropped right after
         // spawning, so the reader sees end-of-file when the child exits.
         let child = command
