@@ -34,6 +34,12 @@ pub struct GuestCtx {
 }
 
 impl GuestCtx {
+    /// The memory limits to give [`wasmtime::Store::limiter`], so that a guest in an embedder's
+    /// store is held to the same limits as in ours.
+    pub fn limiter(&mut self) -> &mut StoreLimits {
+        &mut self.limits
+    }
+
     /// Hands the guest a handle of the layer below, within its limit (else a trap).
     pub(crate) fn push_handle<T: Send + 'static>(
         &mut self,
@@ -56,14 +62,6 @@ impl GuestCtx {
         let value = self.table.delete(r)?;
         self.handles -= 1;
         Ok(value)
-    }
-}
-
-impl GuestCtx {
-    /// The memory limits to give [`wasmtime::Store::limiter`], so that a guest in an embedder's
-    /// store is held to the same limits as in ours.
-    pub fn limiter(&mut self) -> &mut StoreLimits {
-        &mut self.limits
     }
 }
 
