@@ -34,6 +34,7 @@
 //! - [`docker`], [`compose`]: the `docker://` and `compose://` backends.
 //! - [`ssh`]: the `ssh://` backend.
 //! - [`conformance`]: the suite every backend must pass.
+//! - [`fleet`]: inventories of many targets and the bounded fan-out over them.
 //! - [`guest`]: sandboxed WebAssembly layers over any backend (wasmtime).
 #![deny(missing_docs)]
 
@@ -44,6 +45,7 @@ pub mod destination;
 pub mod docker;
 pub mod error;
 pub mod file_client;
+pub mod fleet;
 pub mod guest;
 pub mod lifetime;
 pub mod local;

@@ -191,8 +191,27 @@ pub enum GuestCommand {
 /// `remote exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The target.
-    pub dest: String,
+    /// The target (or `--targets` for many).
+    #[arg(required_unless_present = "targets", conflicts_with = "targets")]
+    pub dest: Option<String>,
+    /// Run on every target of an inventory (`-` reads it from stdin): one destination a line,
+    /// a JSON list, or a JSON object of groups. Output lines are prefixed `DEST | `, a summary
+    /// goes to stderr, and the exit status is 0 only when every target exited 0.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<String>,
+    /// With `--targets`: how many targets at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// With `--targets`: the most one target may take, connecting included, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// With `--targets`: start no further target once one failed.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// With `--targets`: one JSON object a line per target instead of prefixed lines and a
+    /// summary.
+    #[arg(long)]
+    pub json: bool,
     /// Set an environment variable for the command (repeatable).
     #[arg(short = 'e', long = "env", value_name = "K=V")]
     pub env: Vec<String>,

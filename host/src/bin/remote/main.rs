@@ -8,11 +8,13 @@
 //! # Layout
 //! - `cli`: the argument grammar (clap).
 //! - `exec`: `remote exec`, streaming stdio.
+//! - `fanout`: `remote exec --targets`, one command on every target of an inventory.
 //! - `fs`: `remote fs`, one subcommand per file-client operation.
 //! - `report`: `remote conformance` and `remote demo`.
 
 mod cli;
 mod exec;
+mod fanout;
 mod fs;
 mod report;
 
@@ -131,11 +133,21 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", serde_json::to_string(&d)?);
             Ok(0)
         }
-        Command::Exec(args) => {
-            let backend = open(&args.dest, default, &cli.ssh, &guests).await?;
-            let code = exec::run(backend.as_ref(), &args).await;
-            close(backend.as_ref(), code).await
-        }
+        Command::Exec(args) => match (&args.targets, &args.dest) {
+            (Some(inventory), _) => {
+                let open = |dest: String| {
+                    let (ssh, guests) = (&cli.ssh, &guests);
+                    async move { open(&dest, default, ssh, guests).await }
+                };
+                fanout::exec(inventory, &args, open).await
+            }
+            (None, Some(dest)) => {
+                let backend = open(dest, default, &cli.ssh, &guests).await?;
+                let code = exec::run(backend.as_ref(), &args).await;
+                close(backend.as_ref(), code).await
+            }
+            (None, None) => anyhow::bail!("exec: give a destination or --targets"),
+        },
         Command::Platform { dest } => {
             let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = async {
