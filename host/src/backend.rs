@@ -71,3 +71,38 @@ pub trait Backend: Send + Sync {
     /// called again.
     async fn close(&self) -> Result<()>;
 }
+
+/// What a finished command left: its status and everything it wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// How it ended.
+    pub status: crate::types::ExitStatus,
+    /// All of its standard output.
+    pub stdout: Vec<u8>,
+    /// All of its standard error.
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `cmd` on `backend` with `env` and no stdin (it reads end-of-file), reading both outputs
+/// whole at once so neither can stall the command.
+pub async fn capture(backend: &dyn Backend, cmd: &str, env: &[(&str, &str)]) -> Result<Captured> {
+    use tokio::io::AsyncReadExt as _;
+    let mut s = backend.new_session().await?;
+    for (k, v) in env {
+        s.setenv(k, v)?;
+    }
+    let mut out = s.stdout()?;
+    let mut err = s.stderr()?;
+    s.start(cmd).await?;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let (o, e) = tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr));
+    o.and(e)
+        .map_err(|e| Error::from_io("read output", cmd, e))?;
+    let status = s.wait().await?;
+    s.close().await?;
+    Ok(Captured {
+        status,
+        stdout,
+        stderr,
+    })
+}

@@ -105,24 +105,11 @@ pub async fn exec(
     cmd: &str,
     env: &[(&str, &str)],
 ) -> remote_host::Result<(remote_host::ExitStatus, String, String)> {
-    use tokio::io::AsyncReadExt as _;
-    let mut s = b.new_session().await?;
-    for (k, v) in env {
-        s.setenv(k, v)?;
-    }
-    let mut out = s.stdout()?;
-    let mut err = s.stderr()?;
-    s.start(cmd).await?;
-    let (mut o, mut e) = (Vec::new(), Vec::new());
-    let (ro, re) = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e));
-    ro.and(re)
-        .map_err(|e| remote_host::Error::from_io("read output", cmd, e))?;
-    let status = s.wait().await?;
-    s.close().await?;
+    let out = remote_host::backend::capture(b, cmd, env).await?;
     Ok((
-        status,
-        String::from_utf8_lossy(&o).into_owned(),
-        String::from_utf8_lossy(&e).into_owned(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
 

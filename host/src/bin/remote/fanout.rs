@@ -8,18 +8,12 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use remote_host::backend::{Captured, capture};
 use remote_host::fleet::{FanOut, Inventory, Outcome, fan_out};
 use remote_host::{Backend, Error, ErrorCode, ExitStatus};
 use tokio::io::AsyncReadExt as _;
 
 use crate::cli::ExecArgs;
-
-/// What one command left behind.
-struct Ran {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
 
 /// Runs the command on every target of `inventory` (a path, or `-` for stdin) and returns the
 /// status to exit with: 0 only when every target ran it and it exited 0, else 1.
@@ -72,14 +66,16 @@ where
                 let backend = open(target.dest.clone())
                     .await
                     .map_err(|e| as_error(&target.dest, &e))?;
-                let ran = run(backend.as_ref(), cmd, env).await;
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let ran = capture(backend.as_ref(), cmd, &env).await;
                 let closed = backend.close().await;
                 let ran = ran?;
                 closed?;
                 Ok(ran)
             }
         },
-        |ran: &Ran| !ran.status.success(),
+        |ran: &Captured| !ran.status.success(),
     )
     .await;
     if args.json {
@@ -102,31 +98,7 @@ fn as_error(dest: &str, e: &anyhow::Error) -> Error {
     Error::new(code, "connect", dest, format!("{e:#}"))
 }
 
-/// Runs `cmd` with `env` and no stdin, gathering both outputs.
-async fn run(b: &dyn Backend, cmd: &str, env: &[(String, String)]) -> remote_host::Result<Ran> {
-    let mut s = b.new_session().await?;
-    for (k, v) in env {
-        s.setenv(k, v)?;
-    }
-    let mut out = s.stdout()?;
-    let mut err = s.stderr()?;
-    s.start(cmd).await?;
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let (o, e) = tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr));
-    let status = s.wait().await;
-    s.close().await?;
-    let read =
-        |r: std::io::Result<usize>, what: &str| r.map_err(|e| Error::from_io("read", what, e));
-    read(o, "stdout")?;
-    read(e, "stderr")?;
-    Ok(Ran {
-        status: status?,
-        stdout,
-        stderr,
-    })
-}
-
-fn status_text(o: &Outcome<Ran>) -> String {
+fn status_text(o: &Outcome<Captured>) -> String {
     match &o.result {
         Ok(r) => match &r.status {
             ExitStatus::Exited(code) => format!("exit {code}"),
@@ -136,7 +108,7 @@ fn status_text(o: &Outcome<Ran>) -> String {
     }
 }
 
-fn print_lines(outcomes: &[Outcome<Ran>]) -> anyhow::Result<()> {
+fn print_lines(outcomes: &[Outcome<Captured>]) -> anyhow::Result<()> {
     let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
     for o in outcomes {
         if let Ok(r) = &o.result {
@@ -172,7 +144,7 @@ fn print_lines(outcomes: &[Outcome<Ran>]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_json(outcomes: &[Outcome<Ran>]) -> anyhow::Result<()> {
+fn print_json(outcomes: &[Outcome<Captured>]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     for o in outcomes {
         let mut v = serde_json::json!({
