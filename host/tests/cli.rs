@@ -318,14 +318,17 @@ fn ssh_fixture() -> serde_json::Value {
     all["ssh"].clone()
 }
 
+/// A text field of the fixture sshd's record.
+fn ssh_field(f: &serde_json::Value, k: &str) -> String {
+    f[k].as_str()
+        .unwrap_or_else(|| panic!("fixtures.json: ssh.{k}"))
+        .to_string()
+}
+
 #[test]
 fn ssh_flags_choose_key_known_hosts_and_policy() {
     let f = ssh_fixture();
-    let s = |k: &str| {
-        f[k].as_str()
-            .unwrap_or_else(|| panic!("fixtures.json: ssh.{k}"))
-            .to_string()
-    };
+    let s = |k: &str| ssh_field(&f, k);
     let dest = format!("ssh://{}@{}:{}", s("user"), s("host"), f["port"]);
     let (identity, known_hosts) = (s("identity"), s("known_hosts"));
     let flags = [
@@ -373,11 +376,7 @@ fn ssh_flags_choose_key_known_hosts_and_policy() {
 #[test]
 fn exec_on_many_targets_reports_each_one() {
     let f = ssh_fixture();
-    let s = |k: &str| {
-        f[k].as_str()
-            .unwrap_or_else(|| panic!("fixtures.json: ssh.{k}"))
-            .to_string()
-    };
+    let s = |k: &str| ssh_field(&f, k);
     let (user, port) = (s("user"), f["port"].to_string());
     let live = format!("ssh://{user}@{}:{port}", s("host"));
     // The fixture's known_hosts holds its key under the address only: this name is refused.
