@@ -1,6 +1,8 @@
-//! Many targets at once: an inventory of destinations, and a fan-out that runs one piece of work
-//! on each with bounded concurrency, a per-target time limit and an optional stop at the first
-//! failure. A target that is dead or slow costs only its own slot: the others go on.
+//! Many targets at once: an inventory of destinations with their options, a fan-out that runs
+//! one piece of work on each with bounded concurrency, a per-target time limit and an optional
+//! stop at the first failure, and a [`Fleet`] that keeps each target's connection for every
+//! piece of work of a run. A target that is dead or slow costs only its own slot: the others go
+//! on.
 //!
 //! ```
 //! use remote_host::fleet::Inventory;
@@ -9,107 +11,33 @@
 //! assert_eq!(inv.targets.len(), 2);
 //! let grouped = Inventory::parse(r#"{"web": ["web-1", "web-2"], "db": ["docker://pg"]}"#, "inv.json")?;
 //! assert_eq!(grouped.group("db").count(), 1);
+//! let toml = Inventory::parse(
+//!     r#"
+//!     defaults = { user = "deploy", timeout = 30 }
+//!     web = ["web-1", { dest = "web-2", port = 2222 }]
+//!     "#,
+//!     "inv.toml",
+//! )?;
+//! assert_eq!(toml.targets[1].options.port, Some(2222));
+//! assert_eq!(toml.targets[1].options.user.as_deref(), Some("deploy"));
 //! # Ok::<(), remote_host::Error>(())
 //! ```
 
+mod inventory;
+
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use futures::{Stream, StreamExt as _};
+use tokio::sync::OnceCell;
 
+use crate::backend::Backend;
 use crate::error::{Error, ErrorCode, Result};
 
-/// One target of an inventory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The destination, as `remote` takes it (`ssh://…`, `docker://…`, a bare host…).
-    pub dest: String,
-    /// The group it was listed under in a JSON inventory; `None` in a plain list.
-    pub group: Option<String>,
-}
-
-/// The targets of a run, in the order they were listed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inventory {
-    /// Every target, each listed once.
-    pub targets: Vec<Target>,
-}
-
-impl Inventory {
-    /// Parses an inventory: a JSON list of destinations, a JSON object of groups (each a list
-    /// of destinations), or plain text with one destination a line (`#` starts a comment).
-    /// `name` names the inventory in errors. A destination listed twice is an error: it would
-    /// run the work twice on one machine.
-    pub fn parse(text: &str, name: &str) -> Result<Inventory> {
-        let bad = |msg: String| Error::new(ErrorCode::InvalidArgument, "inventory", name, msg);
-        let trimmed = text.trim_start();
-        let targets: Vec<Target> = if trimmed.starts_with('[') || trimmed.starts_with('{') {
-            let value: serde_json::Value =
-                serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-            let list = |v: &serde_json::Value, group: Option<&str>| -> Result<Vec<Target>> {
-                let items = v.as_array().ok_or_else(|| {
-                    bad(format!(
-                        "{} must be a list of destinations",
-                        group.map_or("the inventory".into(), |g| format!("group {g:?}"))
-                    ))
-                })?;
-                items
-                    .iter()
-                    .map(|item| {
-                        let dest = item.as_str().ok_or_else(|| {
-                            bad(format!("a destination must be a string, got {item}"))
-                        })?;
-                        Ok(Target {
-                            dest: dest.to_string(),
-                            group: group.map(String::from),
-                        })
-                    })
-                    .collect()
-            };
-            match &value {
-                serde_json::Value::Object(groups) => {
-                    let mut all = Vec::new();
-                    for (group, members) in groups {
-                        all.extend(list(members, Some(group))?);
-                    }
-                    all
-                }
-                other => list(other, None)?,
-            }
-        } else {
-            text.lines()
-                .map(|line| line.split('#').next().unwrap_or_default().trim())
-                .filter(|line| !line.is_empty())
-                .map(|dest| Target {
-                    dest: dest.to_string(),
-                    group: None,
-                })
-                .collect()
-        };
-        let mut seen = std::collections::BTreeSet::new();
-        for t in &targets {
-            if t.dest.trim().is_empty() {
-                return Err(bad("an empty destination".into()));
-            }
-            if !seen.insert(t.dest.as_str()) {
-                return Err(bad(format!("{} is listed twice", t.dest)));
-            }
-        }
-        if targets.is_empty() {
-            return Err(bad("no destination in it".into()));
-        }
-        Ok(Inventory { targets })
-    }
-
-    /// The targets of `group`.
-    pub fn group<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a Target> + 'a {
-        self.targets
-            .iter()
-            .filter(move |t| t.group.as_deref() == Some(group))
-    }
-}
+pub use inventory::{Inventory, Target, TargetOptions};
 
 /// How a fan-out runs.
 #[derive(Debug, Clone)]
@@ -158,62 +86,180 @@ where
     W: Fn(Target) -> F,
     F: Future<Output = Result<T>>,
 {
+    in_order(fan_out_stream(targets, opts, work, failed)).await
+}
+
+/// The outcomes of a [`fan_out_stream`] in the inventory's order.
+pub async fn in_order<T>(outcomes: impl Stream<Item = (usize, Outcome<T>)>) -> Vec<Outcome<T>> {
+    let mut done: Vec<(usize, Outcome<T>)> = outcomes.collect().await;
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// [`fan_out`] as a stream of `(index in the inventory, outcome)` in the order the targets
+/// finish, so a caller can show each target's result as soon as it is known.
+pub fn fan_out_stream<'a, T, W, F>(
+    targets: &'a [Target],
+    opts: &'a FanOut,
+    work: W,
+    failed: impl Fn(&T) -> bool + 'a,
+) -> impl Stream<Item = (usize, Outcome<T>)> + 'a
+where
+    T: 'a,
+    W: Fn(Target) -> F + 'a,
+    F: Future<Output = Result<T>> + 'a,
+{
     let stop = Arc::new(AtomicBool::new(false));
-    let runs = targets.iter().cloned().enumerate().map(|(index, target)| {
-        let stop = stop.clone();
-        let work = &work;
-        let failed = &failed;
-        async move {
-            let dest = target.dest.clone();
-            let started = Instant::now();
-            if stop.load(Ordering::SeqCst) {
-                return (
-                    index,
-                    Outcome {
-                        dest: dest.clone(),
-                        result: Err(Error::new(
-                            ErrorCode::Busy,
-                            "fan-out",
-                            dest,
-                            "not started: another target failed first (--fail-fast)",
-                        )),
+    let (work, failed) = (Arc::new(work), Arc::new(failed));
+    let runs = targets
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(move |(index, target)| {
+            let (stop, work, failed) = (stop.clone(), work.clone(), failed.clone());
+            async move {
+                let dest = target.dest.clone();
+                let started = Instant::now();
+                if stop.load(Ordering::SeqCst) {
+                    let not_started = Error::new(
+                        ErrorCode::Busy,
+                        "fan-out",
+                        &dest,
+                        "not started: another target failed first (--fail-fast)",
+                    );
+                    let outcome = Outcome {
+                        dest,
+                        result: Err(not_started),
                         duration: Duration::ZERO,
-                    },
-                );
-            }
-            let result = match opts.timeout {
-                Some(limit) => tokio::time::timeout(limit, work(target))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Error::new(
-                            ErrorCode::Timeout,
-                            "fan-out",
-                            &dest,
-                            format!("did not finish within {} s", limit.as_secs_f64()),
-                        ))
-                    }),
-                None => work(target).await,
-            };
-            if opts.fail_fast && result.as_ref().map_or(true, failed) {
-                stop.store(true, Ordering::SeqCst);
-            }
-            (
-                index,
-                Outcome {
+                    };
+                    return (index, outcome);
+                }
+                let result = match target.options.timeout.or(opts.timeout) {
+                    Some(limit) => tokio::time::timeout(limit, work(target))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::new(
+                                ErrorCode::Timeout,
+                                "fan-out",
+                                &dest,
+                                format!("did not finish within {} s", limit.as_secs_f64()),
+                            ))
+                        }),
+                    None => work(target).await,
+                };
+                if opts.fail_fast && result.as_ref().map_or(true, |r| failed(r)) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                let outcome = Outcome {
                     dest,
                     result,
                     duration: started.elapsed(),
-                },
-            )
+                };
+                (index, outcome)
+            }
+        });
+    // Unordered, so a slow target holds only its own slot.
+    futures::stream::iter(runs).buffer_unordered(opts.parallel.max(1))
+}
+
+/// A run's connections: each target's is opened the first time work needs it and kept for all
+/// later work, so a run that does several things to each target connects to each once. A
+/// target whose connection failed is tried again by the next piece of work.
+pub struct Fleet<O> {
+    targets: Vec<Target>,
+    open: O,
+    connections: HashMap<String, OnceCell<Arc<dyn Backend>>>,
+}
+
+impl<O> std::fmt::Debug for Fleet<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let open: Vec<&str> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.initialized())
+            .map(|(dest, _)| dest.as_str())
+            .collect();
+        f.debug_struct("Fleet")
+            .field("targets", &self.targets)
+            .field("connected", &open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O, F> Fleet<O>
+where
+    O: Fn(Target) -> F,
+    F: Future<Output = Result<Box<dyn Backend>>>,
+{
+    /// A fleet over `targets` that connects with `open`; nothing is opened yet.
+    pub fn new(targets: Vec<Target>, open: O) -> Fleet<O> {
+        let connections = targets
+            .iter()
+            .map(|t| (t.dest.clone(), OnceCell::new()))
+            .collect();
+        Fleet {
+            targets,
+            open,
+            connections,
         }
-    });
-    // Unordered, so a slow target holds only its own slot; the order is restored after.
-    let mut done: Vec<(usize, Outcome<T>)> = futures::stream::iter(runs)
-        .buffer_unordered(opts.parallel.max(1))
-        .collect()
-        .await;
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, outcome)| outcome).collect()
+    }
+
+    /// The targets, in the inventory's order.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// [`fan_out_stream`] over the fleet, handing `work` each target's connection. The time
+    /// limit covers connecting.
+    pub fn run<'a, T, W, WF>(
+        &'a self,
+        opts: &'a FanOut,
+        work: W,
+        failed: impl Fn(&T) -> bool + 'a,
+    ) -> impl Stream<Item = (usize, Outcome<T>)> + 'a
+    where
+        T: 'a,
+        W: Fn(Target, Arc<dyn Backend>) -> WF + 'a,
+        WF: Future<Output = Result<T>> + 'a,
+    {
+        let work = Arc::new(work);
+        let with_connection = move |target: Target| {
+            let work = work.clone();
+            async move {
+                let backend = self.connection(&target).await?;
+                work(target, backend).await
+            }
+        };
+        fan_out_stream(&self.targets, opts, with_connection, failed)
+    }
+
+    async fn connection(&self, target: &Target) -> Result<Arc<dyn Backend>> {
+        let cell = self.connections.get(&target.dest).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArgument,
+                "fan-out",
+                &target.dest,
+                "not a target of this fleet",
+            )
+        })?;
+        let open = || async { (self.open)(target.clone()).await.map(Arc::from) };
+        cell.get_or_try_init(open).await.cloned()
+    }
+
+    /// Closes every connection the runs opened, at most `parallel` at once, and returns the
+    /// targets whose close failed, with the error.
+    pub async fn close(&self, parallel: usize) -> Vec<(String, Error)> {
+        let open = self
+            .connections
+            .iter()
+            .filter_map(|(dest, cell)| Some((dest.clone(), cell.get()?.clone())));
+        futures::stream::iter(open)
+            .map(|(dest, backend)| async move { (dest, backend.close().await) })
+            .buffer_unordered(parallel.max(1))
+            .filter_map(|(dest, closed)| async move { closed.err().map(|e| (dest, e)) })
+            .collect()
+            .await
+    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,13 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on an ephemeral loopback port and forwards each connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> std::io::Result<FaultProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        FaultProxy::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), upstream).await
+    }
+
+    /// Listens on `bind` (a fleet node's public address, say, so that the node's known_hosts
+    /// entry names the proxy) and forwards each connection to `upstream`.
+    pub async fn start_on(bind: SocketAddr, upstream: SocketAddr) -> std::io::Result<FaultProxy> {
+        let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let faults = Arc::new(Faults::default());
         let (reset, reset_rx) = watch::channel(0u64);

@@ -13,6 +13,7 @@
 //!   checks, the README's table.
 //! - [`docker`]: containers, the scratch image and Compose projects, removed when dropped.
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
+//! - [`fleet`]: the loopback sshds of `tests/fixtures/fleet.sh`.
 //! - [`soak`]: a bounded load soak over several backends with leak checks.
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 pub mod bench;
 pub mod docker;
 pub mod fault_proxy;
+pub mod fleet;
 pub mod sftp_server;
 pub mod soak;
 pub mod sshd;

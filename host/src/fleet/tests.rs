@@ -56,12 +56,7 @@ fn bad_inventories_say_what_is_wrong() {
 }
 
 fn targets(n: usize) -> Vec<Target> {
-    (0..n)
-        .map(|i| Target {
-            dest: format!("t{i}"),
-            group: None,
-        })
-        .collect()
+    (0..n).map(|i| Target::new(format!("t{i}"))).collect()
 }
 
 #[tokio::test]
@@ -157,5 +152,239 @@ async fn fail_fast_starts_nothing_after_a_failure() {
     assert_eq!(
         got,
         [Ok(0), Ok(1), Err(ErrorCode::Busy), Err(ErrorCode::Busy)]
+    );
+}
+
+#[test]
+fn toml_options_fold_from_defaults_through_groups_to_targets() {
+    let inv = Inventory::parse(
+        r#"
+        targets = ["solo"]
+
+        [defaults]
+        user = "deploy"
+        port = 2200
+        identity = "/keys/a"
+        timeout = 30
+
+        [web]
+        known_hosts = ["/kh/web"]
+        strict_host_key_checking = "accept-new"
+        targets = ["w1", { dest = "w2", port = 2201, identity = ["/keys/b", "/keys/c"], timeout = 0.5 }]
+
+        [db]
+        targets = ["alice@db1:2222"]
+        "#,
+        "fleet.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let by = |dest: &str| {
+        inv.targets
+            .iter()
+            .find(|t| t.dest == dest)
+            .unwrap_or_else(|| panic!("{dest} missing"))
+    };
+    assert_eq!(by("solo").group, None);
+    assert_eq!(by("solo").options.port, Some(2200));
+    let w1 = &by("w1").options;
+    assert_eq!(
+        (w1.user.as_deref(), w1.port, w1.timeout),
+        (Some("deploy"), Some(2200), Some(Duration::from_secs(30)))
+    );
+    assert_eq!(w1.identity, [std::path::PathBuf::from("/keys/a")]);
+    assert_eq!(w1.known_hosts, [std::path::PathBuf::from("/kh/web")]);
+    assert_eq!(
+        w1.strict_host_key_checking,
+        Some(crate::ssh::StrictHostKeyChecking::AcceptNew)
+    );
+    let w2 = &by("w2").options;
+    assert_eq!(w2.port, Some(2201));
+    assert_eq!(w2.identity.len(), 2);
+    assert_eq!(w2.timeout, Some(Duration::from_millis(500)));
+    assert_eq!(w2.known_hosts, [std::path::PathBuf::from("/kh/web")]);
+    assert_eq!(inv.group("web").count(), 2);
+
+    // The destination's own user and port win; the inventory fills in what it leaves out.
+    let db = by("alice@db1:2222")
+        .destination(crate::DestType::Ssh)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((db.user.as_str(), db.port), ("alice", 2222));
+    let w2 = by("w2")
+        .destination(crate::DestType::Ssh)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (w2.user.as_str(), w2.port, w2.host.as_str()),
+        ("deploy", 2201, "w2")
+    );
+    let base = crate::ssh::SshOptions {
+        identities: vec!["/keys/cli".into()],
+        known_hosts: vec!["/kh/cli".into()],
+        ..crate::ssh::SshOptions::default()
+    };
+    let ssh = by("w2").ssh_options(&base);
+    assert_eq!(ssh.identities.len(), 3);
+    assert_eq!(ssh.identities[2], std::path::PathBuf::from("/keys/cli"));
+    assert_eq!(ssh.known_hosts, [std::path::PathBuf::from("/kh/web")]);
+    assert_eq!(by("solo").ssh_options(&base).known_hosts, base.known_hosts);
+}
+
+#[test]
+fn the_same_options_in_json_and_a_plain_list_that_only_looks_bracketed() {
+    let json = Inventory::parse(
+        r#"{"defaults": {"user": "u"}, "web": {"port": 2200, "targets": ["a", {"dest": "b", "user": "v"}]}}"#,
+        "-",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let users: Vec<Option<&str>> = json
+        .targets
+        .iter()
+        .map(|t| t.options.user.as_deref())
+        .collect();
+    assert_eq!(users, [Some("u"), Some("v")]);
+    assert!(json.targets.iter().all(|t| t.options.port == Some(2200)));
+
+    for (text, name) in [
+        (
+            "zeta = [\"z\"]\nalpha = [\"a\"]\n[mid]\ntargets = [\"m\"]\n",
+            "order.toml",
+        ),
+        (
+            r#"{"zeta": ["z"], "alpha": ["a"], "mid": {"targets": ["m"]}}"#,
+            "order.json",
+        ),
+    ] {
+        let inv = Inventory::parse(text, name).unwrap_or_else(|e| panic!("{e}"));
+        let dests: Vec<&str> = inv.targets.iter().map(|t| t.dest.as_str()).collect();
+        assert_eq!(
+            dests,
+            ["z", "a", "m"],
+            "groups keep the file's order in {name}"
+        );
+    }
+
+    let v6 = Inventory::parse("[::1]:2222\n[fe80::1]\n", "-").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v6.targets.len(), 2);
+    assert_eq!(v6.targets[0].dest, "[::1]:2222");
+}
+
+#[test]
+fn bad_options_name_the_place_and_the_mistake() {
+    for (text, want) in [
+        (
+            "[defaults]\nprot = 22\nweb = [\"a\"]\n",
+            "defaults: bad options: unknown field `prot`",
+        ),
+        (
+            "[web]\nport = 0\ntargets = [\"a\"]\n",
+            "group \"web\": port: want 1 to 65535",
+        ),
+        (
+            "web = [{ dest = \"a\", timeout = -1 }]\n",
+            "group \"web\", target 1: a: timeout",
+        ),
+        (
+            "web = [{ port = 1 }]\n",
+            "target 1: a target table needs a `dest` string",
+        ),
+        (
+            "[web]\nuser = \"x\"\n",
+            "group \"web\": a group table needs a `targets` list",
+        ),
+        (
+            "web = [{ dest = \"a\", strict_host_key_checking = \"maybe\" }]\n",
+            "want yes, accept-new or no",
+        ),
+        (
+            "web = [{ dest = \"a\", identity = 3 }]\n",
+            "identity: want a path or a list of paths",
+        ),
+        ("web = [\"a\"\n", "not valid TOML"),
+        ("web = [3]\n", "must be a string or a table"),
+        ("defaults = []\nw = [\"a\"]\n", "defaults must be a table"),
+    ] {
+        let e = Inventory::parse(text, "inv.toml")
+            .err()
+            .unwrap_or_else(|| panic!("{text:?} parsed"));
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{text:?}");
+        assert!(e.to_string().contains(want), "{text:?}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_target_s_own_time_limit_wins_over_the_run_s() {
+    let mut patient = Target::new("patient");
+    patient.options.timeout = Some(Duration::from_secs(30));
+    let hasty = Target::new("hasty");
+    let opts = FanOut {
+        timeout: Some(Duration::from_millis(100)),
+        ..FanOut::default()
+    };
+    let out = fan_out(
+        &[patient, hasty],
+        &opts,
+        |_| async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            Ok(())
+        },
+        |_| false,
+    )
+    .await;
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert_eq!(
+        out[1].result.as_ref().err().map(Error::code),
+        Some(ErrorCode::Timeout)
+    );
+}
+
+#[tokio::test]
+async fn a_fleet_connects_to_each_target_once_for_all_its_runs() {
+    let opened = AtomicUsize::new(0);
+    let fleet = Fleet::new(
+        vec![Target::new("a"), Target::new("b"), Target::new("bad")],
+        |t: Target| {
+            let opened = &opened;
+            async move {
+                opened.fetch_add(1, Ordering::SeqCst);
+                if t.dest == "bad" {
+                    return Err(Error::new(
+                        ErrorCode::ConnectionLost,
+                        "connect",
+                        t.dest,
+                        "no",
+                    ));
+                }
+                let backend: Box<dyn Backend> = Box::new(crate::local::LocalBackend::new());
+                backend.start().await?;
+                Ok(backend)
+            }
+        },
+    );
+    let opts = FanOut::default();
+    for _ in 0..3 {
+        let out = in_order(fleet.run(
+            &opts,
+            |_, backend| async move { Ok(backend.backend_type().to_string()) },
+            |_| false,
+        ))
+        .await;
+        assert_eq!(out[0].result.as_deref().ok(), Some("local"));
+        assert_eq!(
+            out[2].result.as_ref().err().map(Error::code),
+            Some(ErrorCode::ConnectionLost)
+        );
+    }
+    // Two good targets opened once each; the bad one is tried again on every run.
+    assert_eq!(opened.load(Ordering::SeqCst), 2 + 3);
+    assert!(fleet.close(4).await.is_empty());
+    let after = in_order(fleet.run(
+        &opts,
+        |_, backend| async move { backend.detect_platform().await },
+        |_| false,
+    ))
+    .await;
+    assert_eq!(
+        after[0].result.as_ref().err().map(Error::code),
+        Some(ErrorCode::ConnectionLost),
+        "a closed fleet's connections stay closed"
     );
 }

@@ -127,10 +127,9 @@ pub enum Command {
     /// Run a command on the target, streaming stdin, stdout and stderr; exit with its status.
     Exec(ExecArgs),
     /// Print the target's platform as JSON: {"os","arch","variant"} in Go's names.
-    Platform {
-        /// The target.
-        dest: String,
-    },
+    Platform(PlatformArgs),
+    /// Copy files between this machine and a target, or to every target of an inventory.
+    Cp(CpArgs),
     /// File operations on the target.
     Fs {
         /// The target.
@@ -188,21 +187,20 @@ pub enum GuestCommand {
     },
 }
 
-/// `remote exec`.
+/// What `--targets` runs take: the inventory, and how the fan-out over it goes.
 #[derive(Debug, Args)]
-pub struct ExecArgs {
-    /// The target (or `--targets` for many).
-    #[arg(required_unless_present = "targets", conflicts_with = "targets")]
-    pub dest: Option<String>,
+pub struct FanOutArgs {
     /// Run on every target of an inventory (`-` reads it from stdin): one destination a line,
-    /// a JSON list, or a JSON object of groups. Output lines are prefixed `DEST | `, a summary
-    /// goes to stderr, and the exit status is 0 only when every target exited 0.
+    /// a JSON list or object, or TOML (see the README's "Many targets"). Each target's output is
+    /// printed when it finishes, its lines prefixed `DEST | `; a summary goes to stderr; the exit
+    /// status is 0 only when every target succeeded.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<String>,
     /// With `--targets`: how many targets at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
-    /// With `--targets`: the most one target may take, connecting included, in seconds.
+    /// With `--targets`: the most one target may take, connecting included, in seconds (an
+    /// inventory's `timeout` wins for its targets).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// With `--targets`: start no further target once one failed.
@@ -212,6 +210,16 @@ pub struct ExecArgs {
     /// summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `remote exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The target (or `--targets` for many).
+    #[arg(required_unless_present = "targets", conflicts_with = "targets")]
+    pub dest: Option<String>,
+    #[command(flatten)]
+    pub fan: FanOutArgs,
     /// Set an environment variable for the command (repeatable).
     #[arg(short = 'e', long = "env", value_name = "K=V")]
     pub env: Vec<String>,
@@ -221,6 +229,31 @@ pub struct ExecArgs {
     /// The command; its words are joined with spaces and run by the target's shell, as ssh does.
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,
+}
+
+/// `remote platform`.
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// The target (or `--targets` for many).
+    #[arg(required_unless_present = "targets", conflicts_with = "targets")]
+    pub dest: Option<String>,
+    #[command(flatten)]
+    pub fan: FanOutArgs,
+}
+
+/// `remote cp`.
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Keep the sources' modification and access times (modes are always kept).
+    #[arg(short = 'p')]
+    pub preserve: bool,
+    /// SRC... DST. A remote operand is `DEST:PATH` (`ssh://host:2222:/etc/motd`,
+    /// `docker://web:/tmp/x`, `host:~/x`); with `--targets`, DST is `:PATH` on every target.
+    /// Exactly one side is remote.
+    #[arg(required = true, num_args = 2.., value_name = "SRC... DST")]
+    pub operands: Vec<String>,
+    #[command(flatten)]
+    pub fan: FanOutArgs,
 }
 
 /// `remote conformance`.

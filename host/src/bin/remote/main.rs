@@ -8,11 +8,13 @@
 //! # Layout
 //! - `cli`: the argument grammar (clap).
 //! - `exec`: `remote exec`, streaming stdio.
-//! - `fanout`: `remote exec --targets`, one command on every target of an inventory.
+//! - `cp`: `remote cp`, files to and from a target or to every target of an inventory.
+//! - `fanout`: `--targets`, one piece of work on every target of an inventory.
 //! - `fs`: `remote fs`, one subcommand per file-client operation.
 //! - `report`: `remote conformance` and `remote demo`.
 
 mod cli;
+mod cp;
 mod exec;
 mod fanout;
 mod fs;
@@ -20,8 +22,9 @@ mod report;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _};
-use remote_host::ssh::SshBackend;
-use remote_host::{Backend, DestType, connect, parse_destination};
+use remote_host::fleet::Target;
+use remote_host::ssh::{SshBackend, SshOptions};
+use remote_host::{Backend, DestType, Destination, connect, parse_destination};
 
 use cli::{Cli, Command, DestCommand, GuestCommand, SshArgs};
 use remote_host::guest::GuestSpec;
@@ -97,16 +100,35 @@ fn cause_chain(e: &anyhow::Error) -> String {
 /// it in the guests named with `--guest`.
 async fn open(
     dest: &str,
-    cli_default: remote_host::DestType,
+    cli_default: DestType,
     ssh: &SshArgs,
     guests: &[GuestSpec],
 ) -> anyhow::Result<Box<dyn Backend>> {
     let dest = parse_destination(dest, cli_default)?;
+    open_parsed(&dest, ssh.options(), guests).await
+}
+
+/// [`open`] for a target of an inventory: its options over the SSH flags'.
+pub(crate) async fn open_target(
+    target: &Target,
+    cli_default: DestType,
+    ssh: &SshOptions,
+    guests: &[GuestSpec],
+) -> anyhow::Result<Box<dyn Backend>> {
+    let dest = target.destination(cli_default)?;
+    open_parsed(&dest, target.ssh_options(ssh), guests).await
+}
+
+async fn open_parsed(
+    dest: &Destination,
+    ssh: SshOptions,
+    guests: &[GuestSpec],
+) -> anyhow::Result<Box<dyn Backend>> {
     let connected = async {
         if dest.dest_type != DestType::Ssh {
-            return connect(&dest).await;
+            return connect(dest).await;
         }
-        let backend = SshBackend::new(&dest, ssh.options())?;
+        let backend = SshBackend::new(dest, ssh)?;
         backend.start().await?;
         Ok(Box::new(backend) as Box<dyn Backend>)
     };
@@ -133,13 +155,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", serde_json::to_string(&d)?);
             Ok(0)
         }
-        Command::Exec(args) => match (&args.targets, &args.dest) {
+        Command::Exec(args) => match (&args.fan.targets, &args.dest) {
             (Some(inventory), _) => {
-                let open = |dest: String| {
-                    let (ssh, guests) = (&cli.ssh, &guests);
-                    async move { open(&dest, default, ssh, guests).await }
-                };
-                fanout::exec(inventory, &args, open).await
+                let inventory = fanout::load(inventory).await?;
+                let open = fanout::Opener::new(default, cli.ssh.options(), &guests);
+                fanout::exec(inventory, &args, &open).await
             }
             (None, Some(dest)) => {
                 let backend = open(dest, default, &cli.ssh, &guests).await?;
@@ -148,16 +168,37 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             (None, None) => anyhow::bail!("exec: give a destination or --targets"),
         },
-        Command::Platform { dest } => {
-            let backend = open(&dest, default, &cli.ssh, &guests).await?;
-            let result = async {
-                let p = backend.detect_platform().await?;
-                println!("{}", serde_json::to_string(&p)?);
-                Ok(0)
+        Command::Platform(args) => match (&args.fan.targets, &args.dest) {
+            (Some(inventory), _) => {
+                let inventory = fanout::load(inventory).await?;
+                let open = fanout::Opener::new(default, cli.ssh.options(), &guests);
+                fanout::platform(inventory, &args.fan, &open).await
             }
-            .await;
-            close(backend.as_ref(), result).await
-        }
+            (None, Some(dest)) => {
+                let backend = open(dest, default, &cli.ssh, &guests).await?;
+                let result = async {
+                    let p = backend.detect_platform().await?;
+                    println!("{}", serde_json::to_string(&p)?);
+                    Ok(0)
+                }
+                .await;
+                close(backend.as_ref(), result).await
+            }
+            (None, None) => anyhow::bail!("platform: give a destination or --targets"),
+        },
+        Command::Cp(args) => match &args.fan.targets {
+            Some(inventory) => {
+                let inventory = fanout::load(inventory).await?;
+                let open = fanout::Opener::new(default, cli.ssh.options(), &guests);
+                cp::to_targets(inventory, &args, &open).await
+            }
+            None => {
+                let dest = cp::single_target(&args)?;
+                let backend = open(&dest, default, &cli.ssh, &guests).await?;
+                let result = cp::one_target(backend.as_ref(), &args).await;
+                close(backend.as_ref(), result).await
+            }
+        },
         Command::Fs { dest, op } => {
             let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = fs::run(backend.as_ref(), op).await;

@@ -3,6 +3,9 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
+mod cp;
+mod fleet;
+
 fn remote(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_remote"))
         .args(args)
@@ -369,117 +372,4 @@ fn ssh_flags_choose_key_known_hosts_and_policy() {
     );
     assert_eq!(out.status.code(), Some(255));
     assert!(text(&out.stderr).contains("/nonexistent/config"));
-}
-
-/// `exec --targets` over a live, a refusing and a dead target beside `local://`: each answers or
-/// fails with its own error, the others finish, and the exit status says not all succeeded.
-#[test]
-fn exec_on_many_targets_reports_each_one() {
-    let f = ssh_fixture();
-    let s = |k: &str| ssh_field(&f, k);
-    let (user, port) = (s("user"), f["port"].to_string());
-    let live = format!("ssh://{user}@{}:{port}", s("host"));
-    // The fixture's known_hosts holds its key under the address only: this name is refused.
-    let refused = format!("ssh://{user}@localhost:{port}");
-    let dead = format!("ssh://{user}@127.0.0.1:1");
-    let dir = std::env::temp_dir().join(format!("remote-cli-fleet-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let inventory = dir.join("targets");
-    std::fs::write(
-        &inventory,
-        format!("# a fleet\nlocal://\n{live}\n{refused}  # wrong name\n{dead}\n"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (identity, known_hosts) = (s("identity"), s("known_hosts"));
-    let inv = inventory.to_string_lossy().into_owned();
-    let base = [
-        "--ssh-config",
-        "none",
-        "-i",
-        identity.as_str(),
-        "--known-hosts",
-        known_hosts.as_str(),
-        "exec",
-        "--targets",
-        inv.as_str(),
-    ];
-    let with = |extra: &[&str]| {
-        let mut args = base.to_vec();
-        args.extend(extra);
-        remote(&args, b"")
-    };
-
-    let out = with(&["-e", "WHO=x", "--", "echo \"$WHO\" out; echo err >&2"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout),
-        format!("local:// | x out\n{live} | x out\n")
-    );
-    let err = text(&out.stderr);
-    assert!(err.contains(&format!("{live} | err")), "{err}");
-    assert!(err.contains("4 targets: 2 ok, 2 failed"), "{err}");
-    for (dest, why) in [(&refused, "error "), (&dead, "error ")] {
-        assert!(
-            err.lines()
-                .any(|l| l.starts_with(dest.as_str()) && l.contains(why)),
-            "{dest} should end with its own error:\n{err}"
-        );
-    }
-
-    let out = with(&["--json", "--", "exit 3"]);
-    assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    let dests: Vec<&str> = lines.iter().filter_map(|v| v["dest"].as_str()).collect();
-    assert_eq!(
-        dests,
-        ["local://", live.as_str(), refused.as_str(), dead.as_str()]
-    );
-    assert_eq!(
-        (
-            lines[0]["exit_code"].as_i64(),
-            lines[1]["exit_code"].as_i64()
-        ),
-        (Some(3), Some(3))
-    );
-    assert_eq!(lines[2]["error"]["code"], "access-denied", "{}", lines[2]);
-    assert!(lines[3]["error"]["code"].is_string(), "{}", lines[3]);
-
-    let out = with(&["--parallel", "1", "--fail-fast", "--json", "--", "exit 1"]);
-    let codes: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_default())
-        .map(|v| v["error"]["code"].clone())
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            serde_json::Value::Null,
-            "busy".into(),
-            "busy".into(),
-            "busy".into()
-        ],
-        "after the first failure nothing else starts"
-    );
-
-    std::fs::write(&inventory, "local://\n").unwrap_or_else(|e| panic!("{e}"));
-    let out = with(&["--timeout", "1", "--json", "--", "sleep 30"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("\"code\":\"timeout\""),
-        "{}",
-        text(&out.stdout)
-    );
-
-    std::fs::write(&inventory, "local://\nlocal://\n").unwrap_or_else(|e| panic!("{e}"));
-    let out = with(&["--", "true"]);
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).contains("local:// is listed twice"),
-        "{}",
-        text(&out.stderr)
-    );
-    std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
 }
