@@ -56,15 +56,29 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
 /// (its last line of stderr) or the watchdog killing it past [`RUN_LIMIT`]. A program that
 /// cannot start at all is a missing fixture and panics with [`FIX`].
 pub async fn attempt(cmd: &mut Command) -> (Duration, Result<Output, String>) {
+    let (took, out) = finish(cmd).await;
+    let out = out.and_then(|out| {
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(last_line(&out.stderr)
+                .unwrap_or_else(|| format!("exited with {} and no message", out.status)))
+        }
+    });
+    (took, out)
+}
+
+/// Runs `cmd` to its end and returns its time and output whatever its exit status (a peer that
+/// reports each target's failure in its output exits non-zero then), or why there is no
+/// output: the watchdog killed it past [`RUN_LIMIT`]. Panics as [`attempt`] does.
+pub async fn finish(cmd: &mut Command) -> (Duration, Result<Output, String>) {
     let started = Instant::now();
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}; {FIX}", cmd.as_std().get_program()));
     // On expiry the future, and with it the child, is dropped: `kill_on_drop` kills it.
     let out = match tokio::time::timeout(RUN_LIMIT, child.wait_with_output()).await {
-        Ok(Ok(out)) if out.status.success() => Ok(out),
-        Ok(Ok(out)) => Err(last_line(&out.stderr)
-            .unwrap_or_else(|| format!("exited with {} and no message", out.status))),
+        Ok(Ok(out)) => Ok(out),
         Ok(Err(e)) => Err(format!("waiting for it: {e}")),
         Err(_) => Err(format!("killed after {RUN_LIMIT:?}")),
     };
