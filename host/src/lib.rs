@@ -41,6 +41,7 @@
 pub mod backend;
 pub mod compose;
 pub mod conformance;
+pub mod copy;
 pub mod destination;
 pub mod docker;
 pub mod error;

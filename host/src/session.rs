@@ -114,3 +114,9 @@ pub fn check_env(name: &str, value: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Quotes `s` for a POSIX shell: inside single quotes everything is literal (newlines too),
+/// and a single quote itself is written `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

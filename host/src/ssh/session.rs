@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::session::{OutputPipe, Session, StdinPipe, record_env};
+use crate::session::{OutputPipe, Session, StdinPipe, record_env, shell_quote};
 use crate::types::ExitStatus;
 
 use super::errors::map;
@@ -128,12 +128,6 @@ impl SshSession {
         }
         Ok(refused)
     }
-}
-
-/// Quotes `s` for a POSIX shell: inside single quotes everything is literal (newlines too),
-/// and a single quote itself is written `'\''`.
-pub(crate) fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Whether `name` can be assigned by a POSIX shell.

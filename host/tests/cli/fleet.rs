@@ -300,7 +300,7 @@ fn a_toml_inventory_reaches_the_fleet_with_its_options() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let want = format!("{}/payload", remote_dir.display());
     for v in json_lines(&out) {
-        assert_eq!(v["paths"], serde_json::json!([want]), "{v}");
+        assert_eq!(v["path"], want.as_str(), "{v}");
         assert_eq!(v["bytes"], 14, "{v}");
     }
     assert_eq!(

@@ -244,12 +244,24 @@ pub struct PlatformArgs {
 /// `remote cp`.
 #[derive(Debug, Args)]
 pub struct CpArgs {
+    /// Copy directories and everything under them (symlinks stay symlinks).
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
     /// Keep the sources' modification and access times (modes are always kept).
     #[arg(short = 'p')]
     pub preserve: bool,
+    /// Continue a partial file an earlier `--resume` copy left (when its bytes match the
+    /// source's), and keep the partial file if this copy fails.
+    #[arg(long)]
+    pub resume: bool,
+    /// Compare both sides' SHA-256 after each file, computed where the file is (`sha256sum` on
+    /// the target when it has one).
+    #[arg(long)]
+    pub verify: bool,
     /// SRC... DST. A remote operand is `DEST:PATH` (`ssh://host:2222:/etc/motd`,
     /// `docker://web:/tmp/x`, `host:~/x`); with `--targets`, DST is `:PATH` on every target.
-    /// Exactly one side is remote.
+    /// Both sides may be remote (the bytes pass through this machine). `--json` prints progress
+    /// events.
     #[arg(required = true, num_args = 2.., value_name = "SRC... DST")]
     pub operands: Vec<String>,
     #[command(flatten)]

@@ -1,17 +1,21 @@
-//! `remote cp`: files between this machine and one target, or from this machine to every
-//! target of an inventory. Every copy is written beside its destination and renamed into place,
-//! so an interrupted copy never leaves a half file under the final name; modes are kept, and
-//! times too with `-p`.
+//! `remote cp`: files and trees between this machine and targets (or from one target to
+//! another, through this process), or from this machine to every target of an inventory. The
+//! copying itself is `remote_host::copy`; this module parses operands, opens each side once and
+//! shows progress.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use remote_host::copy::{Copied, CopyOptions, Endpoint, Progress, copy};
 use remote_host::fleet::{Inventory, Target};
-use remote_host::upload::upload_via_files;
-use remote_host::{Backend, Error, ErrorCode, FileClient, FileKind, Timestamp};
-use serde_json::Value;
+use remote_host::local::LocalBackend;
+use remote_host::{Backend, FileKind};
+use serde_json::{Value, json};
 
 use crate::cli::CpArgs;
 use crate::fanout::{self, Opener, Report};
@@ -93,117 +97,81 @@ pub fn parse_operand(s: &str) -> anyhow::Result<Operand> {
     })
 }
 
-/// What a copy to one target did.
-#[derive(Debug, Default)]
-pub struct Copied {
-    /// The remote paths written, absolute.
-    pub paths: Vec<String>,
-    /// The bytes copied.
-    pub bytes: u64,
-}
-
 impl Report for Copied {
     fn ok(&self) -> bool {
         true
     }
 
     fn summary(&self) -> String {
-        format!("{} file(s), {} bytes", self.paths.len(), self.bytes)
+        let mut text = format!("{} file(s), {} bytes", self.files, self.bytes);
+        if self.resumed_bytes > 0 {
+            text.push_str(&format!(" ({} resumed)", self.resumed_bytes));
+        }
+        text
     }
 
     fn stdout(&self) -> Cow<'_, str> {
-        Cow::Owned(self.paths.join("\n"))
+        Cow::Borrowed(&self.path)
     }
 
     fn json(&self, v: &mut Value) {
-        v["paths"] = self.paths.clone().into();
+        v["path"] = self.path.as_str().into();
+        v["files"] = self.files.into();
+        v["dirs"] = self.dirs.into();
+        v["symlinks"] = self.symlinks.into();
         v["bytes"] = self.bytes.into();
+        v["resumed_bytes"] = self.resumed_bytes.into();
     }
 }
 
-/// A local source file, read once before any target is touched.
-#[derive(Debug)]
-struct Source {
-    path: PathBuf,
-    name: String,
-    mode: u32,
-    size: u64,
-    atime: Timestamp,
-    mtime: Timestamp,
-}
-
-fn timestamp(t: std::io::Result<std::time::SystemTime>) -> Timestamp {
-    let since = t
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .unwrap_or_default();
-    Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanoseconds: since.subsec_nanos(),
+impl CpArgs {
+    fn options(&self) -> CopyOptions {
+        CopyOptions {
+            recursive: self.recursive,
+            preserve: self.preserve,
+            resume: self.resume,
+            verify: self.verify,
+        }
     }
 }
 
-fn source(path: &Path) -> anyhow::Result<Source> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cp: {}", path.display()))?;
-    if meta.is_dir() {
-        anyhow::bail!(
-            "cp: {} is a directory; remote cp copies files",
-            path.display()
-        );
-    }
-    anyhow::ensure!(
-        meta.is_file(),
-        "cp: {} is not a regular file",
-        path.display()
-    );
-    let name = path
-        .file_name()
-        .with_context(|| format!("cp: {} has no file name", path.display()))?
-        .to_string_lossy()
-        .into_owned();
-    Ok(Source {
-        path: path.to_path_buf(),
-        name,
-        mode: std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777,
-        size: meta.len(),
-        atime: timestamp(meta.accessed()),
-        mtime: timestamp(meta.modified()),
+/// This machine as one side of a copy: hashed by reading, as `sha256sum` would.
+async fn this_machine() -> anyhow::Result<Endpoint> {
+    let backend = LocalBackend::new();
+    backend.start().await?;
+    Ok(Endpoint {
+        files: backend.files().await?,
+        backend: None,
     })
 }
 
-/// Copies every source to `dir_or_path` on one target: into it when it is a directory (or
-/// ends with `/`, or there are several sources), else onto it.
-async fn upload(
-    files: &dyn FileClient,
-    sources: &[Source],
-    dir_or_path: &str,
-    preserve: bool,
-) -> remote_host::Result<Copied> {
-    let into_dir = sources.len() > 1
-        || dir_or_path.ends_with('/')
-        || files
-            .stat(dir_or_path)
-            .await
-            .is_ok_and(|st| st.kind == FileKind::Directory);
-    let cwd = files.getwd().await?;
-    let mut copied = Copied::default();
-    for src in sources {
-        let remote = if into_dir {
-            format!("{}/{}", dir_or_path.trim_end_matches('/'), src.name)
-        } else {
-            dir_or_path.to_string()
-        };
-        let path = upload_via_files(files, &src.path, &remote, src.mode, &cwd).await?;
-        if preserve {
-            files.chtimes(&path, src.atime, src.mtime).await?;
-        }
-        copied.bytes += src.size;
-        copied.paths.push(path);
-    }
-    Ok(copied)
+/// A target as one side of a copy, hashed in place.
+async fn target_side(backend: Arc<dyn Backend>) -> remote_host::Result<Endpoint> {
+    Ok(Endpoint {
+        files: backend.files().await?,
+        backend: Some(backend),
+    })
 }
 
-/// `remote cp` to every target of `inventory`: the last operand is `:PATH`.
+/// `path` on `side` with `~` and `~/` taken against the side's working directory (its home,
+/// for SSH and the containers' users), as scp does.
+async fn expand(side: &Endpoint, path: &str) -> remote_host::Result<String> {
+    match path.strip_prefix('~') {
+        Some("") => side.files.getwd().await,
+        Some(rest) if rest.starts_with('/') => Ok(format!("{}{rest}", side.files.getwd().await?)),
+        _ => Ok(path.to_string()),
+    }
+}
+
+fn local_path(p: &Path) -> anyhow::Result<String> {
+    let abs = std::path::absolute(p).with_context(|| format!("cp: {}", p.display()))?;
+    abs.to_str()
+        .map(String::from)
+        .with_context(|| format!("cp: {} is not UTF-8", abs.display()))
+}
+
+/// `remote cp` to every target of `inventory`: the sources are on this machine and the last
+/// operand is `:PATH`.
 pub async fn to_targets(
     inventory: Inventory,
     args: &CpArgs,
@@ -217,127 +185,206 @@ pub async fn to_targets(
         dest.is_empty(),
         "cp --targets: the destination must be :PATH without a target (the inventory names them), got {dst:?}"
     );
-    let sources = local_sources(srcs)?;
+    let sources = srcs
+        .iter()
+        .map(|s| match parse_operand(s)? {
+            Operand::Local(p) => local_path(&p),
+            Operand::Remote { .. } => {
+                anyhow::bail!("cp --targets: {s:?} is remote; the sources are on this machine")
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let here = this_machine().await?;
+    let opts = args.options();
+    let many = sources.len() > 1;
     let work = |_: Target, backend: Arc<dyn Backend>| {
-        let (sources, path) = (&sources, &path);
+        let (here, sources, path) = (&here, &sources, &path);
         async move {
-            let files = backend.files().await?;
-            upload(files.as_ref(), sources, path, args.preserve).await
+            let there = target_side(backend).await?;
+            let mut to = expand(&there, path).await?;
+            if many && !to.ends_with('/') {
+                to.push('/');
+            }
+            let mut all = Copied::default();
+            for src in sources {
+                let one = copy(here, src, &there, &to, &opts, &|_| {}).await?;
+                all.files += one.files;
+                all.dirs += one.dirs;
+                all.symlinks += one.symlinks;
+                all.bytes += one.bytes;
+                all.resumed_bytes += one.resumed_bytes;
+                all.path = if many { to.clone() } else { one.path };
+            }
+            Ok(all)
         }
     };
     fanout::run(inventory, &args.fan, opener, work).await
 }
 
-fn local_sources(srcs: &[String]) -> anyhow::Result<Vec<Source>> {
-    srcs.iter()
-        .map(|s| match parse_operand(s)? {
-            Operand::Local(p) => source(&p),
-            Operand::Remote { .. } => {
-                anyhow::bail!("cp: {s:?} is remote; one side of a copy is this machine")
-            }
-        })
-        .collect()
-}
-
-/// The target a one-target `remote cp` talks to, found in its operands: exactly one side is
-/// remote, and every remote operand names the same target.
-pub fn single_target(args: &CpArgs) -> anyhow::Result<String> {
+/// `remote cp` without `--targets`: each remote operand's target is opened once with `open`,
+/// and this machine is the local side. Both sides may be remote; the bytes then stream through
+/// this process.
+pub async fn run<O, F>(args: &CpArgs, open: O) -> anyhow::Result<u8>
+where
+    O: Fn(String) -> F,
+    F: Future<Output = anyhow::Result<Box<dyn Backend>>>,
+{
     let ops = args
         .operands
         .iter()
         .map(|s| parse_operand(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (dst, srcs) = ops.split_last().context("cp: want SRC... DST")?;
-    let remote = |op: &Operand| match op {
-        Operand::Remote { dest, .. } => Some(dest.clone()),
-        Operand::Local(_) => None,
-    };
-    let dests: Vec<String> = srcs.iter().filter_map(remote).collect();
-    match (remote(dst), dests.as_slice()) {
-        (Some(d), []) if d.is_empty() => anyhow::bail!(
-            "cp: {:?} names no target: :PATH needs --targets",
-            args.operands.last().map_or("", String::as_str)
-        ),
-        (Some(d), []) => Ok(d),
-        (None, [first, rest @ ..])
-            if rest.iter().all(|d| d == first) && dests.len() == srcs.len() =>
-        {
-            anyhow::ensure!(!first.is_empty(), "cp: :PATH needs --targets");
-            Ok(first.clone())
-        }
-        (None, []) => anyhow::bail!("cp: no operand is remote; write DEST:PATH on one side"),
-        (None, _) => {
-            anyhow::bail!("cp: every source must be on the same target, and all of them remote")
-        }
-        (Some(_), _) => {
-            anyhow::bail!("cp: both sides are remote; one side of a copy is this machine")
+    if ops.iter().all(|op| matches!(op, Operand::Local(_))) {
+        anyhow::bail!("cp: no operand is remote; write DEST:PATH on one side");
+    }
+    let mut sides: Vec<(String, Arc<dyn Backend>, Endpoint)> = Vec::new();
+    let here = this_machine().await?;
+    let mut resolved = Vec::with_capacity(ops.len());
+    for (op, raw) in ops.iter().zip(&args.operands) {
+        resolved.push(match op {
+            Operand::Local(p) => (None, local_path(p)?),
+            Operand::Remote { dest, .. } if dest.is_empty() => {
+                anyhow::bail!("cp: {raw:?} names no target: :PATH needs --targets")
+            }
+            Operand::Remote { dest, path } => {
+                if !sides.iter().any(|(d, _, _)| d == dest) {
+                    let backend: Arc<dyn Backend> = Arc::from(open(dest.clone()).await?);
+                    let side = target_side(backend.clone()).await?;
+                    sides.push((dest.clone(), backend, side));
+                }
+                let side = sides
+                    .iter()
+                    .find(|(d, _, _)| d == dest)
+                    .map(|(_, _, side)| side)
+                    .context("cp: a target vanished")?;
+                (Some(dest.clone()), expand(side, path).await?)
+            }
+        });
+    }
+    let result = copy_all(args, &here, &sides, &resolved).await;
+    for (dest, backend, _) in &sides {
+        if let Err(e) = backend.close().await {
+            tracing::warn!(dest, "closing: {e}");
         }
     }
+    result
 }
 
-/// `remote cp` between this machine and the one target [`single_target`] found.
-pub async fn one_target(backend: &dyn Backend, args: &CpArgs) -> anyhow::Result<u8> {
-    let files = backend.files().await?;
-    let ops = args
-        .operands
-        .iter()
-        .map(|s| parse_operand(s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let (dst, srcs) = ops.split_last().context("cp: want SRC... DST")?;
-    match dst {
-        Operand::Remote { path, .. } => {
-            let srcs: Vec<String> = args.operands[..srcs.len()].to_vec();
-            let sources = local_sources(&srcs)?;
-            upload(files.as_ref(), &sources, path, args.preserve).await?;
-        }
-        Operand::Local(local) => {
-            let into_dir = srcs.len() > 1 || local.is_dir();
-            for src in srcs {
-                let Operand::Remote { path, .. } = src else {
-                    anyhow::bail!("cp: every source must be remote when DST is local");
-                };
-                let st = files.stat(path).await?;
-                if st.kind == FileKind::Directory {
-                    return Err(Error::new(
-                        ErrorCode::IsDirectory,
-                        "cp",
-                        path,
-                        "is a directory; remote cp copies files",
-                    )
-                    .into());
-                }
-                let to = if into_dir {
-                    let name = path.rsplit('/').next().unwrap_or(path);
-                    local.join(name)
-                } else {
-                    local.clone()
-                };
-                crate::fs::get(files.as_ref(), path, &to).await?;
-                let perms = std::os::unix::fs::PermissionsExt::from_mode(st.mode & 0o7777);
-                std::fs::set_permissions(&to, perms)
-                    .with_context(|| format!("cp: setting the mode of {}", to.display()))?;
-                if args.preserve {
-                    set_local_times(&to, st.atime, st.mtime)?;
-                }
-            }
-        }
+async fn copy_all(
+    args: &CpArgs,
+    here: &Endpoint,
+    sides: &[(String, Arc<dyn Backend>, Endpoint)],
+    resolved: &[(Option<String>, String)],
+) -> anyhow::Result<u8> {
+    let side = |dest: &Option<String>| -> &Endpoint {
+        dest.as_ref()
+            .and_then(|d| sides.iter().find(|(name, _, _)| name == d))
+            .map_or(here, |(_, _, side)| side)
+    };
+    let ((dst_dest, dst_path), srcs) = resolved.split_last().context("cp: want SRC... DST")?;
+    let dst = side(dst_dest);
+    let mut to = dst_path.clone();
+    if srcs.len() > 1 {
+        let is_dir = dst
+            .files
+            .stat(&to)
+            .await
+            .is_ok_and(|st| st.kind == FileKind::Directory);
+        anyhow::ensure!(
+            is_dir,
+            "cp: {to} is not a directory, and there are several sources"
+        );
+        to.push('/');
+    }
+    let opts = args.options();
+    let progress = Shown::new(args.fan.json);
+    for (src_dest, src_path) in srcs {
+        let done = copy(side(src_dest), src_path, dst, &to, &opts, &|p| {
+            progress.show(p)
+        })
+        .await?;
+        progress.done(&done)?;
     }
     Ok(0)
 }
 
-fn set_local_times(path: &Path, atime: Timestamp, mtime: Timestamp) -> anyhow::Result<()> {
-    let at = |t: Timestamp| {
-        let secs = u64::try_from(t.seconds).unwrap_or(0);
-        std::time::UNIX_EPOCH + std::time::Duration::new(secs, t.nanoseconds)
-    };
-    let times = std::fs::FileTimes::new()
-        .set_accessed(at(atime))
-        .set_modified(at(mtime));
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_times(times))
-        .with_context(|| format!("cp: setting the times of {}", path.display()))
+/// Progress on a terminal (a bar with bytes, rate and ETA), as JSON events with `--json`, or
+/// nothing.
+struct Shown {
+    json: bool,
+    bar: ProgressBar,
+    files: std::sync::atomic::AtomicU64,
+}
+
+impl Shown {
+    fn new(json: bool) -> Shown {
+        let bar = if !json && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Shown {
+            json,
+            bar,
+            files: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn show(&self, p: Progress<'_>) {
+        match p {
+            Progress::Planned { files, bytes } => {
+                self.bar.inc_length(bytes);
+                self.files
+                    .fetch_add(files, std::sync::atomic::Ordering::Relaxed);
+                if self.json {
+                    println!(
+                        "{}",
+                        json!({"event": "planned", "files": files, "bytes": bytes})
+                    );
+                }
+            }
+            Progress::Bytes { bytes, .. } => self.bar.inc(bytes),
+            Progress::FileDone {
+                path,
+                size,
+                resumed_from,
+                sha256,
+            } => {
+                self.bar.set_message(format!(
+                    "{} file(s) left",
+                    self.files
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed)
+                        .saturating_sub(1)
+                ));
+                if resumed_from > 0 {
+                    self.bar.inc(resumed_from);
+                }
+                if self.json {
+                    println!(
+                        "{}",
+                        json!({"event": "file", "path": path, "size": size,
+                               "resumed_from": resumed_from, "sha256": sha256})
+                    );
+                }
+            }
+        }
+    }
+
+    fn done(&self, c: &Copied) -> anyhow::Result<()> {
+        if self.json {
+            let mut v = json!({"event": "done"});
+            c.json(&mut v);
+            println!("{v}");
+        }
+        self.bar.finish_and_clear();
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ async fn put(f: &dyn FileClient, local: &Path, remote: &str) -> anyhow::Result<(
 
 /// Downloads to a temporary file beside `local` and renames it into place only once every byte
 /// arrived, so an interrupted transfer never leaves a truncated file under the real name.
-pub(crate) async fn get(f: &dyn FileClient, remote: &str, local: &Path) -> anyhow::Result<()> {
+async fn get(f: &dyn FileClient, remote: &str, local: &Path) -> anyhow::Result<()> {
     let st = f.stat(remote).await?;
     if st.kind == FileKind::Directory {
         return Err(remote_host::Error::new(

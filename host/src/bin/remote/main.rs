@@ -193,10 +193,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 cp::to_targets(inventory, &args, &open).await
             }
             None => {
-                let dest = cp::single_target(&args)?;
-                let backend = open(&dest, default, &cli.ssh, &guests).await?;
-                let result = cp::one_target(backend.as_ref(), &args).await;
-                close(backend.as_ref(), result).await
+                let (ssh, guests) = (&cli.ssh, &guests);
+                cp::run(&args, |dest: String| async move {
+                    open(&dest, default, ssh, guests).await
+                })
+                .await
             }
         },
         Command::Fs { dest, op } => {
