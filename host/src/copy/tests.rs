@@ -235,3 +235,38 @@ async fn a_failed_copy_leaves_the_old_file_and_no_temporary() {
     assert!(names.iter().all(|n| !n.contains(".remote-")), "{names:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn many_small_files_arrive_whole_with_several_in_flight() {
+    let dir = scratch("many");
+    let src = dir.join("src");
+    for i in 0..300 {
+        let sub = src.join(format!("d{}", i % 7));
+        std::fs::create_dir_all(&sub).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            sub.join(format!("f{i}")),
+            format!("file {i}\n").repeat(i % 13),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (a, b) = (local().await, local().await);
+    let opts = CopyOptions {
+        recursive: true,
+        jobs: 16,
+        ..CopyOptions::default()
+    };
+    let to = dir.join("dst");
+    let done = copy(&a, &s(&src), &b, &s(&to), &opts, &quiet)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.files, done.dirs), (300, 8));
+    for i in 0..300 {
+        let rel = format!("d{}/f{i}", i % 7);
+        assert_eq!(
+            std::fs::read_to_string(to.join(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}")),
+            format!("file {i}\n").repeat(i % 13),
+            "{rel}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

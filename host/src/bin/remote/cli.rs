@@ -258,6 +258,9 @@ pub struct CpArgs {
     /// the target when it has one).
     #[arg(long)]
     pub verify: bool,
+    /// How many files of a tree are copied at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
     /// SRC... DST. A remote operand is `DEST:PATH` (`ssh://host:2222:/etc/motd`,
     /// `docker://web:/tmp/x`, `host:~/x`); with `--targets`, DST is `:PATH` on every target.
     /// Both sides may be remote (the bytes pass through this machine). `--json` prints progress

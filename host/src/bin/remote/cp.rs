@@ -131,6 +131,7 @@ impl CpArgs {
             preserve: self.preserve,
             resume: self.resume,
             verify: self.verify,
+            jobs: usize::from(self.jobs),
         }
     }
 }
