@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use bollard::query_parameters::ListContainersOptions;
 
 use crate::backend::Backend;
-use crate::docker::DockerBackend;
+use crate::docker::{DockerBackend, Endpoint, Engine};
 use crate::error::{Error, ErrorCode, Result};
 use crate::file_client::FileClient;
 use crate::guest::{ComposeResolver, Container, ProjectContext};
@@ -37,6 +37,8 @@ pub struct ComposeBackend {
     sequence: u32,
     context: Option<ProjectContext>,
     resolver: Option<Arc<ComposeResolver>>,
+    /// The engine the project runs on: Docker, where docker compose puts it.
+    endpoint: Endpoint,
     inner: RwLock<Option<Arc<DockerBackend>>>,
 }
 
@@ -50,6 +52,7 @@ impl ComposeBackend {
             sequence,
             context: None,
             resolver: None,
+            endpoint: Endpoint::from_env(Engine::Docker),
             inner: RwLock::new(None),
         }
     }
@@ -116,7 +119,7 @@ impl ComposeBackend {
             None => ProjectContext::default(),
         };
         let resolver = self.resolver().await?;
-        let docker = crate::docker::connect_daemon().await?;
+        let docker = crate::docker::connect_daemon(&self.endpoint).await?;
         // Every container of a compose service of this name, in any project and state: the
         // resolver decides, and names the near misses in its errors.
         let filters = HashMap::from([(
@@ -133,7 +136,9 @@ impl ComposeBackend {
                 ..Default::default()
             }))
             .await
-            .map_err(|e| crate::docker::map_error("list containers", &self.raw(), e))?;
+            .map_err(|e| {
+                crate::docker::map_error(&self.endpoint, "list containers", &self.raw(), e)
+            })?;
         let containers: Vec<Container> = listed
             .into_iter()
             .map(|c| Container {
@@ -176,6 +181,7 @@ impl Backend for ComposeBackend {
         let addr = format!("{}/{}/{}", r.project, self.service, r.container_number);
         let inner = Arc::new(DockerBackend::with_identity(
             "compose",
+            self.endpoint.clone(),
             &r.container_id,
             &addr,
         ));

@@ -171,7 +171,14 @@ async fn install_dir(c: &Container) -> Result<&'static str> {
                 Some(ContainerArchiveInfoOptions { path: path.into() }),
             )
             .await
-            .map_err(|e| errors::map("install agent", &format!("{}:{path}", c.name), e))
+            .map_err(|e| {
+                errors::map(
+                    &c.endpoint,
+                    "install agent",
+                    &format!("{}:{path}", c.name),
+                    e,
+                )
+            })
     };
     let (root, tmp) = futures::join!(stat("/"), stat("/tmp"));
     let root = dir_unsafe(root?.file_mode);
@@ -253,7 +260,12 @@ async fn verify(c: &Container, path: &str, bytes: &[u8]) -> Result<Verdict> {
             )));
         }
         Err(e) => {
-            let e = errors::map("verify agent", &format!("{}:{path}", c.name), e);
+            let e = errors::map(
+                &c.endpoint,
+                "verify agent",
+                &format!("{}:{path}", c.name),
+                e,
+            );
             return match e.code() {
                 ErrorCode::NotFound => Ok(Verdict::Missing),
                 _ => Err(e),
@@ -441,21 +453,24 @@ async fn start(c: &Container, path: &str) -> Result<AgentFiles> {
         alive: alive.clone(),
     };
     let stream = tokio::io::join(output, attached.input);
-    let client = SftpFiles::new(stream, format!("docker://{}", c.name))
-        .await
-        .map_err(|e| {
-            Error::new(
-                if e.code() == ErrorCode::Unsupported {
-                    ErrorCode::Unsupported
-                } else {
-                    ErrorCode::ConnectionLost
-                },
-                "start agent",
-                &c.name,
-                format!("the agent at {path} did not start an SFTP session: {e}"),
-            )
-            .with_source(e)
-        })?;
+    let client = SftpFiles::new(
+        stream,
+        format!("{}://{}", c.endpoint.engine().name(), c.name),
+    )
+    .await
+    .map_err(|e| {
+        Error::new(
+            if e.code() == ErrorCode::Unsupported {
+                ErrorCode::Unsupported
+            } else {
+                ErrorCode::ConnectionLost
+            },
+            "start agent",
+            &c.name,
+            format!("the agent at {path} did not start an SFTP session: {e}"),
+        )
+        .with_source(e)
+    })?;
     Ok(AgentFiles {
         client: Arc::new(client.clone()),
         sftp: client,

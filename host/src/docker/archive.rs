@@ -52,7 +52,7 @@ pub async fn put_file(
             bollard::body_full(tar.into()),
         )
         .await
-        .map_err(|e| errors::map("upload", &target, e))
+        .map_err(|e| errors::map(&c.endpoint, "upload", &target, e))
 }
 
 /// Sixteen hex digits nobody in the container can predict, for temporary names beside a

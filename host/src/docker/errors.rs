@@ -1,16 +1,18 @@
-//! Docker errors to [`ErrorCode`]s, in one place for the Docker and Compose backends.
+//! Engine API errors to [`ErrorCode`]s, in one place for the Docker, Podman and Compose
+//! backends.
 //!
 //! The Engine API answers with an HTTP status and a message; the status decides the code where
 //! it is precise (404 no such container or exec, 409 conflict such as a stopped container), and
-//! a failure to reach the daemon at all is `connection-lost`.
+//! a failure to reach the engine at all is `connection-lost`, naming the engine and its address.
 
 use bollard::errors::Error as DockerError;
 use bollard::models::ContainerState;
 
+use super::engine::Endpoint;
 use crate::error::{Error, ErrorCode};
 
-/// Maps a bollard error for `op` on `target`, keeping it as the source.
-pub fn map(op: &str, target: &str, e: DockerError) -> Error {
+/// Maps a bollard error from `engine` for `op` on `target`, keeping it as the source.
+pub fn map(engine: &Endpoint, op: &str, target: &str, e: DockerError) -> Error {
     let (code, message) = match &e {
         DockerError::DockerResponseServerError {
             status_code,
@@ -23,14 +25,22 @@ pub fn map(op: &str, target: &str, e: DockerError) -> Error {
         | DockerError::HyperLegacyError { .. }
         | DockerError::SocketNotFoundError(_) => (
             ErrorCode::ConnectionLost,
-            format!("cannot reach the Docker daemon: {e}"),
+            format!(
+                "cannot reach {} at {}: {e}",
+                engine.engine().service(),
+                engine.addr()
+            ),
         ),
         DockerError::UnsupportedURISchemeError { .. }
         | DockerError::InvalidURIError { .. }
         | DockerError::InvalidURIPartsError { .. }
         | DockerError::URLParseError { .. } => (
             ErrorCode::InvalidArgument,
-            format!("bad Docker daemon address (DOCKER_HOST): {e}"),
+            format!(
+                "bad address for {} ({}): {e}",
+                engine.engine().service(),
+                engine.engine().variable()
+            ),
         ),
         _ => (ErrorCode::Io, e.to_string()),
     };
@@ -57,17 +67,25 @@ fn status_code_to_error(status: u16, message: &str) -> ErrorCode {
 
 /// The error for a container that is paused: its processes are frozen, so work sent there would
 /// hang until it is resumed.
-pub fn paused(op: &str, target: &str) -> Error {
+pub fn paused(engine: &Endpoint, op: &str, target: &str) -> Error {
     Error::new(
         ErrorCode::ConnectionLost,
         op,
         target,
-        format!("container is paused; resume it with `docker unpause {target}`"),
+        format!(
+            "container is paused; resume it with `{} unpause {target}`",
+            engine.engine().name()
+        ),
     )
 }
 
 /// The error for a container that exists but is not running, naming the state inspect gave.
-pub fn not_running(op: &str, target: &str, state: Option<&ContainerState>) -> Error {
+pub fn not_running(
+    engine: &Endpoint,
+    op: &str,
+    target: &str,
+    state: Option<&ContainerState>,
+) -> Error {
     let state = state
         .and_then(|s| s.status)
         .map_or_else(|| "unknown".to_string(), |s| s.to_string());
@@ -75,13 +93,17 @@ pub fn not_running(op: &str, target: &str, state: Option<&ContainerState>) -> Er
         ErrorCode::ConnectionLost,
         op,
         target,
-        format!("container is not running (state: {state}); start it with `docker start {target}`"),
+        format!(
+            "container is not running (state: {state}); start it with `{} start {target}`",
+            engine.engine().name()
+        ),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::engine::Engine;
 
     #[test]
     fn statuses_map_to_codes() {
@@ -111,10 +133,41 @@ mod tests {
                 ErrorCode::ConnectionLost,
             ),
         ];
+        let docker = Endpoint::new(Engine::Docker, "unix:///var/run/docker.sock");
         for (e, code) in cases {
-            let mapped = map("op", "target", e);
+            let mapped = map(&docker, "op", "target", e);
             assert_eq!(mapped.code(), code, "{mapped}");
             assert!(std::error::Error::source(&mapped).is_some());
         }
+    }
+
+    #[test]
+    fn messages_name_the_engine_and_its_address() {
+        let podman = Endpoint::new(Engine::Podman, "unix:///run/podman/podman.sock");
+        let e = map(
+            &podman,
+            "connect",
+            podman.addr(),
+            DockerError::SocketNotFoundError("/run/podman/podman.sock".into()),
+        );
+        assert_eq!(e.code(), ErrorCode::ConnectionLost);
+        assert!(
+            e.message()
+                .contains("cannot reach the Podman service at unix:///run/podman/podman.sock"),
+            "{e}"
+        );
+        let e = map(
+            &podman,
+            "connect",
+            "ftp://x",
+            DockerError::UnsupportedURISchemeError {
+                uri: "ftp://x".into(),
+            },
+        );
+        assert!(e.message().contains("CONTAINER_HOST"), "{e}");
+        let e = not_running(&podman, "start", "web", None);
+        assert!(e.message().contains("`podman start web`"), "{e}");
+        let e = paused(&podman, "keep-alive", "web");
+        assert!(e.message().contains("`podman unpause web`"), "{e}");
     }
 }

@@ -1,14 +1,16 @@
-//! The `docker://container` backend, with bollard on the Engine API: commands through attached
-//! execs, files through the static agent speaking SFTP over an exec, uploads through the archive
-//! API. It works on containers with no shell and no tools at all (`FROM scratch`): files need
-//! only the agent, and a command line without shell syntax runs directly.
+//! The `docker://container` and `podman://container` backends, with bollard on the Engine API
+//! (Podman serves a Docker-compatible one): commands through attached execs, files through the
+//! static agent speaking SFTP over an exec, uploads through the archive API. It works on
+//! containers with no shell and no tools at all (`FROM scratch`): files need only the agent, and
+//! a command line without shell syntax runs directly.
 //!
-//! `start` connects (`DOCKER_HOST`, else the local socket; API version negotiated), pings, and
-//! inspects the container, which must exist and run. Each backend has its own agent process and
-//! sessions; backends on one container share only the agent's (content-addressed) file.
+//! `start` connects (the engine's [`Endpoint`]; API version negotiated), pings, and inspects the
+//! container, which must exist and run. Each backend has its own agent process and sessions;
+//! backends on one container share only the agent's (content-addressed) file.
 //!
 //! # Layout
-//! - `connect`: the daemon connection. `errors`: Docker errors to codes, in one place.
+//! - `engine`: the engines and their addresses. `connect`: the connection to one.
+//! - `errors`: Engine API errors to codes, in one place.
 //! - `session`: commands as attached execs. `argv`: command lines for shell-less containers.
 //! - `agent`: the embedded agents, their installation and the SFTP client on them.
 //! - `archive`: files into the container through the archive API. `upload`: `upload-agent`.
@@ -18,6 +20,7 @@ mod agent;
 mod archive;
 mod argv;
 mod connect;
+mod engine;
 mod errors;
 mod platform;
 mod session;
@@ -43,6 +46,7 @@ use crate::types::PlatformInfo;
 
 pub use agent::{agent_for, agent_install_name, embedded_agents};
 pub use connect::connect as connect_daemon;
+pub use engine::{Endpoint, Engine};
 pub use errors::map as map_error;
 pub use session::DockerSession;
 
@@ -53,6 +57,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Container {
     docker: Docker,
+    /// The engine, for messages and to know whether its processes are ours.
+    endpoint: Endpoint,
     /// The full container ID.
     id: String,
     /// The name used in messages: as the user gave it.
@@ -67,10 +73,11 @@ pub struct Container {
     lifetime: Lifetime,
 }
 
-/// A Docker container as a backend.
+/// A container of Docker or Podman as a backend.
 #[derive(Debug)]
 pub struct DockerBackend {
     kind: &'static str,
+    endpoint: Endpoint,
     reference: String,
     addr: String,
     container: RwLock<Option<Arc<Container>>>,
@@ -81,15 +88,34 @@ pub struct DockerBackend {
 }
 
 impl DockerBackend {
-    /// A backend for the container named or identified by `container`; `start` connects.
+    /// A backend for the Docker container named or identified by `container`; `start` connects
+    /// (`DOCKER_HOST`, else `/var/run/docker.sock`).
     pub fn new(container: &str) -> DockerBackend {
-        DockerBackend::with_identity("docker", container, container)
+        DockerBackend::on(Endpoint::from_env(Engine::Docker), container)
     }
 
-    /// A backend on `container` that reports itself as `kind` at `addr` (the Compose backend).
-    pub fn with_identity(kind: &'static str, container: &str, addr: &str) -> DockerBackend {
+    /// A backend for the Podman container `container` (`CONTAINER_HOST`, else the rootful or
+    /// the user's socket, as [`Endpoint::from_env`] says).
+    pub fn podman(container: &str) -> DockerBackend {
+        DockerBackend::on(Endpoint::from_env(Engine::Podman), container)
+    }
+
+    /// A backend for `container` of the engine at `endpoint`; its type is the engine's name.
+    pub fn on(endpoint: Endpoint, container: &str) -> DockerBackend {
+        DockerBackend::with_identity(endpoint.engine().name(), endpoint, container, container)
+    }
+
+    /// A backend on `container` of the engine at `endpoint` that reports itself as `kind` at
+    /// `addr` (the Compose backend).
+    pub fn with_identity(
+        kind: &'static str,
+        endpoint: Endpoint,
+        container: &str,
+        addr: &str,
+    ) -> DockerBackend {
         DockerBackend {
             kind,
+            endpoint,
             reference: container.to_string(),
             addr: addr.to_string(),
             container: RwLock::new(None),
@@ -125,14 +151,19 @@ impl DockerBackend {
     }
 
     async fn connect(&self) -> Result<Container> {
-        let docker = connect::connect().await?;
+        let docker = connect::connect(&self.endpoint).await?;
         let info = docker
             .inspect_container(&self.reference, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| errors::map("inspect container", &self.reference, e))?;
+            .map_err(|e| errors::map(&self.endpoint, "inspect container", &self.reference, e))?;
         let state = info.state.as_ref();
         if state.and_then(|s| s.running) != Some(true) {
-            return Err(errors::not_running("start", &self.reference, state));
+            return Err(errors::not_running(
+                &self.endpoint,
+                "start",
+                &self.reference,
+                state,
+            ));
         }
         let id = info.id.clone().unwrap_or_else(|| self.reference.clone());
         let has_shell = docker
@@ -146,6 +177,7 @@ impl DockerBackend {
             .is_ok();
         Ok(Container {
             docker,
+            endpoint: self.endpoint.clone(),
             id,
             name: self.reference.clone(),
             user: info
@@ -229,13 +261,20 @@ impl Backend for DockerBackend {
             .docker
             .inspect_container(&c.id, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| errors::map("keep-alive", &self.addr, e))
+            .map_err(|e| errors::map(&c.endpoint, "keep-alive", &self.addr, e))
             .and_then(|info| {
                 let state = info.state.unwrap_or_default();
                 match (state.running, state.paused) {
-                    (Some(true), Some(true)) => Err(errors::paused("keep-alive", &self.addr)),
+                    (Some(true), Some(true)) => {
+                        Err(errors::paused(&c.endpoint, "keep-alive", &self.addr))
+                    }
                     (Some(true), _) => Ok(()),
-                    _ => Err(errors::not_running("keep-alive", &self.addr, Some(&state))),
+                    _ => Err(errors::not_running(
+                        &c.endpoint,
+                        "keep-alive",
+                        &self.addr,
+                        Some(&state),
+                    )),
                 }
             });
         self.record(alive)

@@ -12,7 +12,7 @@ pub async fn from_image(c: &Container) -> Result<PlatformInfo> {
         .docker
         .inspect_image(&c.image)
         .await
-        .map_err(|e| errors::map("inspect image", &c.image, e))?;
+        .map_err(|e| errors::map(&c.endpoint, "inspect image", &c.image, e))?;
     Ok(platform_from(
         image.os.as_deref().unwrap_or_default(),
         image.architecture.as_deref().unwrap_or_default(),

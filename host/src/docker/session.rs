@@ -65,7 +65,7 @@ pub async fn exec_attached(
             },
         )
         .await
-        .map_err(|e| errors::map("exec create", &c.name, e))?;
+        .map_err(|e| errors::map(&c.endpoint, "exec create", &c.name, e))?;
     let started = c
         .docker
         .start_exec(
@@ -77,7 +77,7 @@ pub async fn exec_attached(
             }),
         )
         .await
-        .map_err(|e| errors::map("exec start", &what, e))?;
+        .map_err(|e| errors::map(&c.endpoint, "exec start", &what, e))?;
     match started {
         StartExecResults::Attached { output, input } => Ok(Attached {
             id: created.id,
@@ -103,7 +103,7 @@ pub async fn exit_code(c: &Container, exec_id: &str, what: &str) -> Result<i64> 
             .docker
             .inspect_exec(exec_id)
             .await
-            .map_err(|e| errors::map("exec inspect", what, e))?;
+            .map_err(|e| errors::map(&c.endpoint, "exec inspect", what, e))?;
         if info.running != Some(true)
             && let Some(code) = info.exit_code
         {
@@ -236,7 +236,7 @@ impl DockerSession {
 /// ours); the process is checked to be in the container's cgroup first, so a recycled pid is
 /// never hit. A remote daemon offers no way to kill an exec: it runs on.
 async fn kill(c: &Container, exec_id: &str) {
-    if !super::connect::daemon_is_local() {
+    if !c.endpoint.is_local() {
         return;
     }
     let Ok(info) = c.docker.inspect_exec(exec_id).await else {
@@ -273,6 +273,7 @@ async fn pump_output(
     mut stdout: Option<DuplexStream>,
     mut stderr: Option<DuplexStream>,
     input: tokio::task::AbortHandle,
+    endpoint: super::Endpoint,
     what: String,
 ) -> Result<Option<String>> {
     let mut result = Ok(None);
@@ -289,7 +290,7 @@ async fn pump_output(
             Ok(LogOutput::StdErr { message }) => (&mut stderr, message),
             Ok(LogOutput::StdIn { .. }) => continue,
             Err(e) => {
-                result = Err(errors::map("exec output", &what, e));
+                result = Err(errors::map(&endpoint, "exec output", &what, e));
                 break;
             }
         };
@@ -400,6 +401,7 @@ impl Session for DockerSession {
             self.stdout.take(),
             self.stderr.take(),
             input.abort_handle(),
+            self.container.endpoint.clone(),
             cmd.to_string(),
         ));
         let (c, exec_id) = (self.container.clone(), attached.id.clone());
