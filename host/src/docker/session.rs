@@ -257,15 +257,32 @@ async fn kill(c: &Container, exec_id: &str) {
     }
 }
 
-/// How the daemon reports an exec whose program could not start: this text on the output
-/// stream, exit code 126.
-const START_FAILED: &[u8] = b"OCI runtime exec failed";
+/// The message of an exec's first output frame when it says that the program could not start,
+/// as dockerd says it (on stdout: `OCI runtime exec failed: …`, exit code 126) or Podman (on
+/// stderr: `Error: runc: exec failed: …: OCI runtime attempted to invoke a command that was not
+/// found`, exit code 127, or `…: OCI permission denied`, 126; crun's text differs, the `: OCI`
+/// ending does not).
+fn start_failure(frame: &LogOutput) -> Option<&[u8]> {
+    match frame {
+        LogOutput::StdOut { message } if message.starts_with(b"OCI runtime exec failed") => {
+            Some(message)
+        }
+        LogOutput::StdErr { message }
+            if message.starts_with(b"Error: ") && message.windows(6).any(|w| w == b": OCI ") =>
+        {
+            Some(message)
+        }
+        _ => None,
+    }
+}
 
 /// Copies the exec's output frames into the pipes; a pipe whose reader went away is dropped and
 /// its frames discarded, so the other stream keeps flowing. When the output ends the input pump
 /// is stopped, so a writer to a command that exited without reading gets a broken pipe rather
-/// than a stall. Returns the daemon's message when the program could not start; it goes to
-/// stderr, where a shell would have put its own.
+/// than a stall. Returns the engine's message when the program could not start; it goes to
+/// stderr, where a shell would have put its own, and ends the output: nothing ran to write
+/// more, and Podman follows it with a line about its own attach connection, which it then
+/// resets.
 async fn pump_output(
     mut output: std::pin::Pin<
         Box<dyn futures::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
@@ -279,11 +296,17 @@ async fn pump_output(
     let mut result = Ok(None);
     let mut first = true;
     while let Some(frame) = output.next().await {
-        let (pipe, bytes) = match frame {
-            Ok(LogOutput::StdOut { message }) if first && message.starts_with(START_FAILED) => {
-                result = Ok(Some(String::from_utf8_lossy(&message).into_owned()));
-                (&mut stderr, message)
+        if first
+            && let Ok(f) = &frame
+            && let Some(message) = start_failure(f)
+        {
+            result = Ok(Some(String::from_utf8_lossy(message).into_owned()));
+            if let Some(w) = stderr.as_mut() {
+                let _ = w.write_all(message).await;
             }
+            break;
+        }
+        let (pipe, bytes) = match frame {
             Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
                 (&mut stdout, message)
             }
@@ -464,6 +487,22 @@ mod tests {
         let denied = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"/etc/hosts\": permission denied: unknown";
         assert_eq!(status_of(126, Some(denied)), ExitStatus::Exited(126));
         assert_eq!(status_of(126, None), ExitStatus::Exited(126));
+    }
+
+    #[test]
+    fn start_failures_are_told_from_output_by_engine() {
+        let out = |m: &'static [u8]| LogOutput::StdOut { message: m.into() };
+        let err = |m: &'static [u8]| LogOutput::StdErr { message: m.into() };
+        let docker = b"OCI runtime exec failed: exec failed: unable to start container process";
+        assert!(start_failure(&out(docker)).is_some());
+        assert!(start_failure(&err(docker)).is_none());
+        let podman = b"Error: runc: exec failed: unable to start container process: exec: \"cat\": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found\n";
+        assert_eq!(start_failure(&err(podman)), Some(&podman[..]));
+        assert!(start_failure(&out(podman)).is_none());
+        let crun = b"Error: crun: executable file `cat` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found\n";
+        assert!(start_failure(&err(crun)).is_some());
+        assert!(start_failure(&err(b"Error: no such file\n")).is_none());
+        assert!(start_failure(&out(b"hello\n")).is_none());
     }
 
     #[test]
