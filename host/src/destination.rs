@@ -1,5 +1,6 @@
 //! Destination strings: `ssh://[user@]host[:port]`, bare `[user@]host[:port]`,
-//! `docker://container`, `compose://project/service[/sequence]` and `local://`.
+//! `docker://container`, `podman://container`, `compose://project/service[/sequence]` and
+//! `local://`.
 //!
 //! The rules follow the original tool where it was right and close its holes: an empty host
 //! before a port (`ssh://alice@:22`) is an error, IPv6 literals must be valid, ports are digits
@@ -22,6 +23,8 @@ pub enum DestType {
     Ssh,
     /// A running Docker container.
     Docker,
+    /// A running Podman container, through Podman's Docker-compatible API.
+    Podman,
     /// A service of a Docker Compose project.
     Compose,
     /// This machine, without any connection.
@@ -34,6 +37,7 @@ impl DestType {
         match self {
             DestType::Ssh => "ssh",
             DestType::Docker => "docker",
+            DestType::Podman => "podman",
             DestType::Compose => "compose",
             DestType::Local => "local",
         }
@@ -53,12 +57,13 @@ impl FromStr for DestType {
         match s {
             "ssh" => Ok(DestType::Ssh),
             "docker" => Ok(DestType::Docker),
+            "podman" => Ok(DestType::Podman),
             "compose" => Ok(DestType::Compose),
             "local" => Ok(DestType::Local),
             other => Err(invalid(
                 other,
                 format!(
-                    "unknown destination scheme {other:?} (want ssh://, docker://, compose:// or local://)"
+                    "unknown destination scheme {other:?} (want ssh://, docker://, podman://, compose:// or local://)"
                 ),
             )),
         }
@@ -73,7 +78,8 @@ pub struct Destination {
     pub dest_type: DestType,
     /// The SSH user, when one was given.
     pub user: String,
-    /// The SSH host (IPv6 without brackets), the container name or ID, or the Compose project
+    /// The SSH host (IPv6 without brackets), the container name or ID (Docker, Podman), or the
+    /// Compose project
     /// (`.` = detect from the working directory).
     pub host: String,
     /// The SSH port; 0 when not given.
@@ -106,7 +112,7 @@ impl fmt::Display for Destination {
         write!(f, "{}://", self.dest_type)?;
         match self.dest_type {
             DestType::Local => Ok(()),
-            DestType::Docker => f.write_str(&self.host),
+            DestType::Docker | DestType::Podman => f.write_str(&self.host),
             DestType::Compose => {
                 write!(f, "{}/{}", self.host, self.service)?;
                 if self.sequence > 0 {
@@ -172,8 +178,8 @@ pub fn parse_destination(s: &str, default_type: DestType) -> Result<Destination>
             }
         }
         DestType::Ssh => parse_ssh(s, rest, &mut d)?,
-        DestType::Docker => {
-            check_container(s, rest)?;
+        DestType::Docker | DestType::Podman => {
+            check_container(s, dest_type, rest)?;
             d.host = rest.to_string();
         }
         DestType::Compose => parse_compose(s, rest, &mut d)?,
@@ -281,12 +287,13 @@ fn parse_port(raw: &str, p: &str) -> Result<u16> {
     }
 }
 
-/// Docker's own rule for container names (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), which IDs also meet.
-fn check_container(raw: &str, name: &str) -> Result<()> {
+/// Docker's own rule for container names (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), which IDs also meet;
+/// Podman has the same rule.
+fn check_container(raw: &str, engine: DestType, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(invalid(
             raw,
-            "docker destination must include a container name or ID".into(),
+            format!("{engine} destination must include a container name or ID"),
         ));
     }
     let first_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric());
@@ -296,11 +303,11 @@ fn check_container(raw: &str, name: &str) -> Result<()> {
     match (first_ok, bad) {
         (_, Some(c)) => Err(invalid(
             raw,
-            format!("docker container {name:?} contains the invalid character {c:?}"),
+            format!("{engine} container {name:?} contains the invalid character {c:?}"),
         )),
         (false, None) => Err(invalid(
             raw,
-            format!("docker container {name:?} must start with a letter or digit"),
+            format!("{engine} container {name:?} must start with a letter or digit"),
         )),
         (true, None) => Ok(()),
     }

@@ -1,6 +1,6 @@
 //! `remote-host`: one backend-neutral interface to a target machine — run commands, read and
 //! write its files, learn its platform, install a helper binary — whether the target is this
-//! machine, an SSH server, a Docker container or a Compose service.
+//! machine, an SSH server, a Docker or Podman container or a Compose service.
 //!
 //! The interface is defined once in WIT (`wit/` at the repository root, package
 //! `remote:machine`); the traits here mirror it one to one so native backends and sandboxed
@@ -31,7 +31,7 @@
 //! - [`upload`]: atomic installation of a helper binary through any file client.
 //! - [`local`]: the `local://` backend.
 //! - [`sftp`]: the SFTP file client shared by the SSH and Docker backends.
-//! - [`docker`], [`compose`]: the `docker://` and `compose://` backends.
+//! - [`docker`], [`compose`]: the `docker://`, `podman://` and `compose://` backends.
 //! - [`ssh`]: the `ssh://` backend.
 //! - [`conformance`]: the suite every backend must pass.
 //! - [`fleet`]: inventories of many targets and the bounded fan-out over them.
@@ -71,6 +71,7 @@ pub async fn connect(dest: &Destination) -> Result<Box<dyn Backend>> {
     let backend: Box<dyn Backend> = match dest.dest_type {
         DestType::Local => Box::new(local::LocalBackend::new()),
         DestType::Docker => Box::new(docker::DockerBackend::new(&dest.host)),
+        DestType::Podman => Box::new(docker::DockerBackend::podman(&dest.host)),
         DestType::Compose => Box::new(compose::ComposeBackend::new(
             &dest.host,
             &dest.service,

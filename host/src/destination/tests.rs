@@ -36,6 +36,14 @@ const CASES: &[(&str, DestType, &str)] = &[
         "docker - 3f4e2a1b9c0d 0 - 0",
     ),
     ("web-1", DestType::Docker, "docker - web-1 0 - 0"),
+    ("podman://web", DestType::Ssh, "podman - web 0 - 0"),
+    (
+        "podman://3f4e2a1b9c0d",
+        DestType::Docker,
+        "podman - 3f4e2a1b9c0d 0 - 0",
+    ),
+    ("web_2.x", DestType::Podman, "podman - web_2.x 0 - 0"),
+    ("ssh://web", DestType::Podman, "ssh - web 0 - 0"),
     (
         "compose://proj/app",
         DestType::Ssh,
@@ -64,6 +72,27 @@ const CASES: &[(&str, DestType, &str)] = &[
     ),
     ("docker://a/b", DestType::Ssh, "ERR invalid character '/'"),
     ("docker://a@b", DestType::Ssh, "ERR invalid character '@'"),
+    (
+        "podman://",
+        DestType::Ssh,
+        "ERR podman destination must include a container name",
+    ),
+    (
+        "podman://a/b",
+        DestType::Ssh,
+        "ERR podman container \"a/b\" contains the invalid character '/'",
+    ),
+    (
+        "podman://_x",
+        DestType::Ssh,
+        "ERR podman container \"_x\" must start with a letter or digit",
+    ),
+    ("alice@host", DestType::Podman, "ERR invalid character '@'"),
+    (
+        "Podman://web",
+        DestType::Ssh,
+        "ERR unknown destination scheme",
+    ),
     (
         "docker://-x",
         DestType::Ssh,
@@ -240,15 +269,19 @@ fn arb_destination() -> impl Strategy<Value = Destination> {
                 sequence: 0,
                 raw: String::new(),
             }),
-        "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}".prop_map(|host| Destination {
-            dest_type: DestType::Docker,
-            user: String::new(),
-            host,
-            port: 0,
-            service: String::new(),
-            sequence: 0,
-            raw: String::new(),
-        }),
+        (
+            prop_oneof![Just(DestType::Docker), Just(DestType::Podman)],
+            "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}"
+        )
+            .prop_map(|(dest_type, host)| Destination {
+                dest_type,
+                user: String::new(),
+                host,
+                port: 0,
+                service: String::new(),
+                sequence: 0,
+                raw: String::new(),
+            }),
         (
             prop_oneof![name.prop_map(String::from), Just(".".to_string())],
             "[a-zA-Z0-9_.-]{1,10}",
@@ -271,7 +304,7 @@ proptest! {
 
     /// Any input gives a destination or an `invalid-argument` error naming the input; never a panic.
     #[test]
-    fn never_panics(s in any::<String>(), t in prop_oneof![Just(DestType::Ssh), Just(DestType::Docker), Just(DestType::Compose), Just(DestType::Local)]) {
+    fn never_panics(s in any::<String>(), t in prop_oneof![Just(DestType::Ssh), Just(DestType::Docker), Just(DestType::Podman), Just(DestType::Compose), Just(DestType::Local)]) {
         match parse_destination(&s, t) {
             Ok(d) => prop_assert_eq!(d.raw, s),
             Err(e) => prop_assert_eq!(e.code(), ErrorCode::InvalidArgument),

@@ -67,6 +67,10 @@ fn dest_parse_prints_every_field() {
             r#"{"type":"docker","user":"","host":"db-1","port":0,"service":"","sequence":0,"raw":"db-1"}"#,
         ),
         (
+            vec!["dest", "parse", "--default-type", "podman", "db-1"],
+            r#"{"type":"podman","user":"","host":"db-1","port":0,"service":"","sequence":0,"raw":"db-1"}"#,
+        ),
+        (
             vec!["dest", "parse", "local://"],
             r#"{"type":"local","user":"","host":"","port":0,"service":"","sequence":0,"raw":"local://"}"#,
         ),

@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use remote_host::DestType;
 use remote_host::ssh::{ConfigFile, Prompt, SshOptions, StrictHostKeyChecking};
 
-/// Run commands and move files on a target machine over SSH, Docker, Compose or locally.
+/// Run commands and move files on a target machine over SSH, Docker, Podman, Compose or locally.
 ///
-/// DEST is `ssh://[user@]host[:port]`, `docker://container`,
+/// DEST is `ssh://[user@]host[:port]`, `docker://container`, `podman://container`,
 /// `compose://project/service[/N]` (project `.` = the working directory's), `local://`, or a
 /// bare `[user@]host` that takes --default-type.
 #[derive(Debug, Parser)]
@@ -37,8 +37,10 @@ pub struct Cli {
 pub enum DefaultType {
     /// `[user@]host[:port]` is an SSH server.
     Ssh,
-    /// A bare string is a container name or ID.
+    /// A bare string is a Docker container's name or ID.
     Docker,
+    /// A bare string is a Podman container's name or ID.
+    Podman,
     /// A bare string is `project/service[/N]`.
     Compose,
 }
@@ -48,6 +50,7 @@ impl From<DefaultType> for DestType {
         match t {
             DefaultType::Ssh => DestType::Ssh,
             DefaultType::Docker => DestType::Docker,
+            DefaultType::Podman => DestType::Podman,
             DefaultType::Compose => DestType::Compose,
         }
     }
