@@ -1,8 +1,9 @@
-//! Docker fixtures: containers with unique names removed by RAII guards (`docker rm -f`), the
-//! `FROM scratch` image, a Compose project with two replicas, and a backend wrapper that keeps
-//! its container alive exactly as long as the backend.
+//! Container fixtures, on Docker or on Podman (through the fixture's service, `podman --url`):
+//! containers with unique names removed by RAII guards (`rm -f`), the `FROM scratch` image, a
+//! Compose project with two replicas, and a backend wrapper that keeps its container alive
+//! exactly as long as the backend.
 //!
-//! Every docker command runs under `timeout`, so a wedged daemon fails the test instead of
+//! Every engine command runs under `timeout`, so a wedged daemon fails the test instead of
 //! hanging it. Fixtures that cannot start panic with the command and its output.
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use remote_host::docker::{DockerBackend, Endpoint, Engine};
 use remote_host::{Backend, Error, FileClient, PlatformInfo, Result, Session};
 
 /// Cases that need what the scratch image lacks: a shell (exit, `$$`, `;`, `&&`, quoting through
@@ -38,7 +40,7 @@ pub fn scratch_options() -> remote_host::conformance::SuiteOptions {
     }
 }
 
-/// Bound on any one docker or docker-compose command.
+/// Bound on any one docker, podman or docker-compose command.
 const COMMAND_LIMIT: &str = "120";
 
 /// Runs `program args…` under `timeout`, returning stdout; panics with stderr on failure.
@@ -69,67 +71,151 @@ pub fn unique(what: &str) -> String {
     )
 }
 
+/// The engine's CLI, as a command line to add arguments to: `docker` (which finds dockerd
+/// itself, as the Docker backend does), or `podman --url <the fixture's service>`.
+fn cli(engine: Engine) -> Vec<String> {
+    match engine {
+        Engine::Docker => vec!["docker".into()],
+        Engine::Podman => vec![
+            "podman".into(),
+            "--url".into(),
+            crate::Fixtures::load().podman.host,
+        ],
+    }
+}
+
+/// Runs the engine's CLI with `args` under `timeout`, returning stdout; panics with stderr on
+/// failure.
+pub fn run_on(engine: Engine, args: &[&str]) -> String {
+    let cli = cli(engine);
+    let mut all: Vec<&str> = cli.iter().skip(1).map(String::as_str).collect();
+    all.extend_from_slice(args);
+    run(&cli[0], &all)
+}
+
+/// An unstarted backend on the container `name` of `engine`: Docker's found as `docker://` finds
+/// it, Podman's at the fixture's service.
+pub fn backend(engine: Engine, name: &str) -> DockerBackend {
+    match engine {
+        Engine::Docker => DockerBackend::new(name),
+        Engine::Podman => DockerBackend::on(
+            Endpoint::new(Engine::Podman, crate::Fixtures::load().podman.host),
+            name,
+        ),
+    }
+}
+
 /// A started `docker://` backend on the container `name`; panics with the reason if it cannot
 /// start.
-pub async fn started(name: &str) -> remote_host::docker::DockerBackend {
-    let b = remote_host::docker::DockerBackend::new(name);
+pub async fn started(name: &str) -> DockerBackend {
+    started_on(Engine::Docker, name).await
+}
+
+/// A started backend on the container `name` of `engine`; panics with the reason if it cannot
+/// start.
+pub async fn started_on(engine: Engine, name: &str) -> DockerBackend {
+    let b = backend(engine, name);
+    let kind = engine.name();
     tokio::time::timeout(Duration::from_secs(60), b.start())
         .await
-        .unwrap_or_else(|_| panic!("docker://{name} did not start within 60 s"))
-        .unwrap_or_else(|e| panic!("start docker://{name}: {e}"));
+        .unwrap_or_else(|_| panic!("{kind}://{name} did not start within 60 s"))
+        .unwrap_or_else(|e| panic!("start {kind}://{name}: {e}"));
     b
 }
 
-/// A container this test started; removed with `docker rm -f` when dropped.
+/// A container this test started; removed with `rm -f` when dropped.
 #[derive(Debug)]
 pub struct ContainerGuard {
     /// The container's name.
     pub name: String,
+    /// The engine it runs on.
+    pub engine: Engine,
 }
 
 impl ContainerGuard {
     /// `docker run -d --name <unique> <args…>`.
     pub fn run(what: &str, args: &[&str]) -> ContainerGuard {
+        ContainerGuard::run_on(Engine::Docker, what, args)
+    }
+
+    /// `run -d --name <unique> <args…>` on `engine`.
+    pub fn run_on(engine: Engine, what: &str, args: &[&str]) -> ContainerGuard {
         let name = unique(what);
         let mut all = vec!["run", "-d", "--name", &name];
         all.extend_from_slice(args);
-        run("docker", &all);
-        ContainerGuard { name }
+        run_on(engine, &all);
+        ContainerGuard { name, engine }
     }
 
-    /// A busybox container that sleeps (with an init, so `docker stop` is quick).
+    /// A Docker busybox container that sleeps (with an init, so `docker stop` is quick).
     pub fn busybox() -> ContainerGuard {
-        let image = crate::Fixtures::load().docker.busybox_image;
-        ContainerGuard::run("busybox", &["--init", &image, "sleep", "2147483647"])
+        ContainerGuard::busybox_on(Engine::Docker)
     }
 
-    /// A container of the scratch image: nothing in it but the idling agent at `/remote-agent`.
+    /// A busybox container of `engine` that sleeps (with an init, so a stop is quick).
+    pub fn busybox_on(engine: Engine) -> ContainerGuard {
+        let f = crate::Fixtures::load();
+        let image = match engine {
+            Engine::Docker => f.docker.busybox_image,
+            Engine::Podman => f.podman.busybox_image,
+        };
+        ContainerGuard::run_on(
+            engine,
+            "busybox",
+            &["--init", &image, "sleep", "2147483647"],
+        )
+    }
+
+    /// A Docker container of the scratch image: nothing in it but the idling agent at
+    /// `/remote-agent`.
     pub fn scratch() -> ContainerGuard {
-        ContainerGuard::run("scratch", &[&scratch_image()])
+        ContainerGuard::scratch_on(Engine::Docker)
+    }
+
+    /// A container of the scratch image on `engine`.
+    pub fn scratch_on(engine: Engine) -> ContainerGuard {
+        ContainerGuard::run_on(engine, "scratch", &[&scratch_image_on(engine)])
     }
 }
 
 impl Drop for ContainerGuard {
+    /// `rm -f`; Podman's stops first, for which `-t 0` says not to wait for the scratch image's
+    /// agent, which as process 1 ignores SIGTERM (Docker's kills at once and takes no `-t`).
     fn drop(&mut self) {
+        let mut args = cli(self.engine);
+        args.extend(["rm".into(), "-f".into()]);
+        if self.engine == Engine::Podman {
+            args.extend(["-t".into(), "0".into()]);
+        }
+        args.push(self.name.clone());
         let _ = Command::new("timeout")
-            .args([COMMAND_LIMIT, "docker", "rm", "-f", &self.name])
+            .arg(COMMAND_LIMIT)
+            .args(args)
             .output();
     }
 }
 
-/// The `FROM scratch` image: a `docker import` of a tar holding only the static agent, which
-/// idles as the container's process. Tagged with a hash of the agent's bytes, so it is built once
-/// per agent build and tests never run a stale one. Built here rather than in `setup.sh` because
-/// the agent is a product of `cargo build`, which runs after setup.
+/// Docker's `FROM scratch` image ([`scratch_image_on`]).
 pub fn scratch_image() -> String {
+    scratch_image_on(Engine::Docker)
+}
+
+/// The `FROM scratch` image of `engine`: an `import` of a tar holding only the static agent,
+/// which idles as the container's process. Tagged with a hash of the agent's bytes, so it is
+/// built once per agent build and tests never run a stale one. Built here rather than in
+/// `setup.sh` because the agent is a product of `cargo build`, which runs after setup.
+pub fn scratch_image_on(engine: Engine) -> String {
     let agent = remote_host::docker::agent_for("amd64")
         .unwrap_or_else(|| panic!("this build has no amd64 agent; run `rustup target add x86_64-unknown-linux-musl` and rebuild"));
     use sha2::Digest;
     let digest = sha2::Sha256::digest(agent);
     let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let image = format!("remote-test/scratch:{tag}");
+    let cli = cli(engine);
     let present = Command::new("timeout")
-        .args([COMMAND_LIMIT, "docker", "image", "inspect", &image])
+        .arg(COMMAND_LIMIT)
+        .args(&cli)
+        .args(["image", "inspect", &image])
         .output()
         .is_ok_and(|o| o.status.success());
     if present {
@@ -147,27 +233,30 @@ pub fn scratch_image() -> String {
         .into_inner()
         .unwrap_or_else(|e| panic!("building the scratch image tar: {e}"));
     let mut child = Command::new("timeout")
-        .args([COMMAND_LIMIT, "docker", "import"])
+        .arg(COMMAND_LIMIT)
+        .args(&cli)
+        .arg("import")
         .args(["--change", r#"CMD ["/remote-agent", "--idle"]"#])
         .args(["-", &image])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run docker import: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {} import: {e}", cli[0]));
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("piped stdin");
         stdin
             .write_all(&tar)
-            .unwrap_or_else(|e| panic!("feeding docker import: {e}"));
+            .unwrap_or_else(|e| panic!("feeding {} import: {e}", cli[0]));
     }
     let out = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("docker import: {e}"));
+        .unwrap_or_else(|e| panic!("{} import: {e}", cli[0]));
     assert!(
         out.status.success(),
-        "docker import of the scratch image failed: {}",
+        "{} import of the scratch image failed: {}",
+        cli[0],
         String::from_utf8_lossy(&out.stderr)
     );
     image

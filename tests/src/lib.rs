@@ -1,7 +1,8 @@
 //! The conformance harness: real backends on real services, and the fixtures that describe them.
 //!
 //! `tests/fixtures/setup.sh` brings the services up (a loopback sshd with its own keys, dockerd,
-//! locally built images) and writes `/var/tmp/remote-test-fixtures/fixtures.json`;
+//! podman's API service, locally built images) and writes
+//! `/var/tmp/remote-test-fixtures/fixtures.json`;
 //! [`Fixtures::load`] reads it.
 //! A test whose fixture is missing fails with the reason and the command that fixes it: it never
 //! passes quietly.
@@ -11,7 +12,8 @@
 //! - [`backends`]: one constructor per backend under test.
 //! - [`bench`]: what the benchmarks share: interleaved pairs, watchdog-bounded peers, SHA-256
 //!   checks, the README's table.
-//! - [`docker`]: containers, the scratch image and Compose projects, removed when dropped.
+//! - [`docker`]: containers (of Docker or Podman), the scratch image and Compose projects,
+//!   removed when dropped.
 //! - [`fault_proxy`]: a TCP proxy that injects latency, throttling, stalls, cuts and resets.
 //! - [`fleet`]: the loopback sshds of `tests/fixtures/fleet.sh`.
 //! - [`soak`]: a bounded load soak over several backends with leak checks.
@@ -64,6 +66,19 @@ pub struct DockerFixture {
     pub busybox_image: String,
 }
 
+/// Podman's API service (`tests/fixtures/podman.sh`) and the image copied into its store.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PodmanFixture {
+    /// The service's address.
+    pub host: String,
+    /// The Docker fixture's busybox image, loaded into podman's store.
+    pub busybox_image: String,
+    /// The containers.conf the service runs with.
+    pub containers_conf: PathBuf,
+    /// The service's log.
+    pub log: PathBuf,
+}
+
 /// Everything setup wrote.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Fixtures {
@@ -71,6 +86,8 @@ pub struct Fixtures {
     pub ssh: SshFixture,
     /// The Docker daemon.
     pub docker: DockerFixture,
+    /// Podman's API service.
+    pub podman: PodmanFixture,
 }
 
 impl Fixtures {
@@ -123,6 +140,7 @@ pub struct ReadmeDoctests;
 /// Constructors of the backends under test, each returning a started backend.
 pub mod backends {
     use remote_host::Backend;
+    use remote_host::docker::Engine;
     use remote_host::local::LocalBackend;
 
     /// `local://`.
@@ -141,10 +159,26 @@ pub mod backends {
         crate::docker::Fixtured::start(b, c).await
     }
 
+    /// `podman://` on a busybox container of its own, through the fixture's podman service.
+    pub async fn podman_busybox() -> Box<dyn Backend> {
+        let c = crate::docker::ContainerGuard::busybox_on(Engine::Podman);
+        let b = Box::new(crate::docker::backend(Engine::Podman, &c.name));
+        crate::docker::Fixtured::start(b, c).await
+    }
+
     /// `docker://` on a `FROM scratch` container holding nothing but an idling static program.
     pub async fn docker_scratch() -> Box<dyn Backend> {
-        let c = crate::docker::ContainerGuard::scratch();
-        let b = Box::new(remote_host::docker::DockerBackend::new(&c.name));
+        scratch(Engine::Docker).await
+    }
+
+    /// `podman://` on a `FROM scratch` container holding nothing but an idling static program.
+    pub async fn podman_scratch() -> Box<dyn Backend> {
+        scratch(Engine::Podman).await
+    }
+
+    async fn scratch(engine: Engine) -> Box<dyn Backend> {
+        let c = crate::docker::ContainerGuard::scratch_on(engine);
+        let b = Box::new(crate::docker::backend(engine, &c.name));
         let b = crate::docker::Fixtured::start(b, c).await;
         // The suite works under /tmp, which the image lacks: made through the backend itself
         // (so the agent was installed in / first, as on any image without /tmp).

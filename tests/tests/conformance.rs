@@ -17,6 +17,16 @@ remote_host::conformance_cases!(backend_suite!(
     allow = remote_tests::docker::SCRATCH_LACKS,
     options = remote_tests::docker::scratch_options
 ));
+remote_host::conformance_cases!(backend_suite!(
+    podman_busybox,
+    remote_tests::backends::podman_busybox
+));
+remote_host::conformance_cases!(backend_suite!(
+    podman_scratch,
+    remote_tests::backends::podman_scratch,
+    allow = remote_tests::docker::SCRATCH_LACKS,
+    options = remote_tests::docker::scratch_options
+));
 remote_host::conformance_cases!(backend_suite!(compose, remote_tests::backends::compose));
 remote_host::conformance_cases!(backend_suite!(ssh, remote_tests::backends::ssh));
 remote_host::conformance_cases!(backend_suite!(
