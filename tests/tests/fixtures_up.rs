@@ -71,3 +71,23 @@ fn dockerd_runs_the_locally_built_busybox_image() {
     ]));
     assert!(out.starts_with("ok\n"), "{out}");
 }
+
+#[test]
+fn the_podman_service_runs_the_loaded_busybox_image() {
+    let f = Fixtures::load().podman;
+    let out = run(Command::new("podman").args([
+        "--url",
+        &f.host,
+        "run",
+        "--rm",
+        &f.busybox_image,
+        "sh",
+        "-c",
+        "echo ok; uname -m",
+    ]));
+    assert!(
+        out.starts_with("ok\n"),
+        "{out} (service log: {})",
+        f.log.display()
+    );
+}
