@@ -20,6 +20,7 @@
 //! - [`sftp_server`]: a backend whose files go through OpenSSH's `sftp-server`.
 //! - [`sshd`]: SSH options for the fixture and throwaway sshd instances.
 //! - [`guests`]: guest layers over any backend.
+//! - [`foreign`]: the guests written in Python and JavaScript, built by their own toolchains.
 //! - [`check_case`]: runs one conformance case and fails the test unless it passed.
 //! - [`backend_suite!`]: instantiates every case of the suite for one backend.
 #![deny(missing_docs)]
@@ -30,6 +31,7 @@ pub mod bench;
 pub mod docker;
 pub mod fault_proxy;
 pub mod fleet;
+pub mod foreign;
 pub mod sftp_server;
 pub mod soak;
 pub mod sshd;
@@ -246,6 +248,28 @@ pub mod backends {
         super::guests::policy(docker_busybox().await, "{}").await
     }
 
+    /// `local://` in the Python audit guest (componentize-py).
+    pub async fn local_guest_py() -> Box<dyn Backend> {
+        super::guests::audit_py(local().await).await
+    }
+
+    /// `ssh://` in the Python audit guest (componentize-py).
+    pub async fn ssh_guest_py() -> Box<dyn Backend> {
+        super::guests::audit_py(ssh().await).await
+    }
+
+    /// `local://` in the JavaScript policy guest (jco componentize), denying nothing the suite
+    /// runs.
+    pub async fn local_guest_js() -> Box<dyn Backend> {
+        super::guests::policy_js(local().await).await
+    }
+
+    /// `ssh://` in the JavaScript policy guest (jco componentize), denying nothing the suite
+    /// runs.
+    pub async fn ssh_guest_js() -> Box<dyn Backend> {
+        super::guests::policy_js(ssh().await).await
+    }
+
     /// `local://` in the path-rewrite guest, itself in the policy guest: a two-guest stack.
     pub async fn local_guest_stack() -> Box<dyn Backend> {
         super::guests::policy(super::guests::path_rewrite(local().await).await, "{}").await
@@ -297,6 +321,18 @@ pub mod guests {
     /// `below` in the policy guest with `config`.
     pub async fn policy(below: Box<dyn Backend>, config: &str) -> Box<dyn Backend> {
         wrap(remote_guest_artifacts::POLICY, config, below).await
+    }
+
+    /// `below` in the Python audit guest.
+    pub async fn audit_py(below: Box<dyn Backend>) -> Box<dyn Backend> {
+        let wasm = crate::foreign::guest(crate::foreign::AUDIT_PY);
+        wrap(&wasm, "{}", below).await
+    }
+
+    /// `below` in the JavaScript policy guest with [`crate::foreign::POLICY_JS_SUITE_CONFIG`].
+    pub async fn policy_js(below: Box<dyn Backend>) -> Box<dyn Backend> {
+        let wasm = crate::foreign::guest(crate::foreign::POLICY_JS);
+        wrap(&wasm, crate::foreign::POLICY_JS_SUITE_CONFIG, below).await
     }
 }
 

@@ -57,3 +57,19 @@ remote_host::conformance_cases!(backend_suite!(
     docker_policy,
     remote_tests::backends::docker_policy
 ));
+remote_host::conformance_cases!(backend_suite!(
+    local_guest_py,
+    remote_tests::backends::local_guest_py
+));
+remote_host::conformance_cases!(backend_suite!(
+    ssh_guest_py,
+    remote_tests::backends::ssh_guest_py
+));
+remote_host::conformance_cases!(backend_suite!(
+    local_guest_js,
+    remote_tests::backends::local_guest_js
+));
+remote_host::conformance_cases!(backend_suite!(
+    ssh_guest_js,
+    remote_tests::backends::ssh_guest_js
+));

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -68,16 +68,28 @@ pub enum Source {
 
 /// The compiled `wasm`, from the memory cache, the disk cache in `dir`, or Cranelift (then
 /// stored in both). `what` names the guest in errors.
+///
+/// Loads of one component that race wait for a single compilation: a guest embedding an
+/// interpreter (CPython, SpiderMonkey) takes tens of seconds to compile, and parallel tests load
+/// the same guest at once.
 pub fn load(
     engine: &Engine,
     wasm: &[u8],
     dir: Option<&Path>,
     what: &str,
 ) -> Result<(Component, Source)> {
-    static MEMORY: OnceLock<Mutex<HashMap<String, Component>>> = OnceLock::new();
+    type Slot = Arc<Mutex<Option<Component>>>;
+    static MEMORY: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
     let key = key(engine, wasm);
-    let memory = MEMORY.get_or_init(Default::default);
-    if let Some(c) = memory.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+    let slot = MEMORY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = &*slot {
         return Ok((c.clone(), Source::Memory));
     }
     let dir = dir.filter(|d| private_or_absent(d, what));
@@ -103,10 +115,7 @@ pub fn load(
             (c, Source::Compiled)
         }
     };
-    memory
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, component.clone());
+    *slot = Some(component.clone());
     Ok((component, source))
 }
 

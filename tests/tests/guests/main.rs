@@ -1,7 +1,7 @@
 //! Guests through the host: the policy's decisions (exact codes and rules), the path rewriter's
 //! refusals, the sandbox's limits (a loop, unbounded memory, a trap: each an error within its
-//! limit, and the next call works), and the compose resolver. The conformance suite over guest
-//! stacks is in `conformance.rs`.
+//! limit, and the next call works), the compose resolver, and the guests written in Python and
+//! JavaScript. The conformance suite over guest stacks is in `conformance.rs`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -104,6 +104,8 @@ mod sandbox_test;
 mod compose_resolver;
 
 mod embedder;
+
+mod foreign;
 
 /// `wasm-tools validate` and `wasm-tools component wit` accept every guest and show the world it
 /// was built for (wasm-tools is installed by `tests/fixtures/setup.sh`). The real guests ask for

@@ -1,0 +1,56 @@
+//! Guests written in other languages, built by their own toolchains against `wit/` unchanged:
+//! `audit-py` (Python, componentize-py) and `policy-js` (JavaScript, jco componentize).
+//!
+//! `tests/foreign-guests/build.sh` builds them (installing the pinned toolchains once, then
+//! offline; a guest whose inputs did not change is not rebuilt). [`guest`] runs it once per test
+//! process, so a test always gets the component of the sources in this checkout, and fails with
+//! the script's reason when a toolchain or a guest cannot be built: a missing toolchain is a
+//! failure, never a skip.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The Python audit layer: logs every operation through `log`, passes everything through.
+pub const AUDIT_PY: &str = "audit-py";
+
+/// The JavaScript policy: refuses the programs its configuration's `deny` lists.
+pub const POLICY_JS: &str = "policy-js";
+
+/// The policy-js configuration the conformance suite runs under: it denies programs, but none
+/// that the suite runs.
+pub const POLICY_JS_SUITE_CONFIG: &str = r#"{"deny":["reboot","shutdown","mkfs"]}"#;
+
+/// Where build.sh puts the components: `$REMOTE_FOREIGN_GUESTS`, as the script reads it.
+pub fn out_dir() -> PathBuf {
+    std::env::var_os("REMOTE_FOREIGN_GUESTS")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || PathBuf::from("/var/tmp/remote-foreign-guests"),
+            PathBuf::from,
+        )
+}
+
+/// The path of the built guest `name` (`audit-py`, `policy-js`), after running the build script
+/// once per process; panics with the reason the script recorded when it could not be built.
+pub fn guest(name: &str) -> String {
+    static BUILT: OnceLock<String> = OnceLock::new();
+    let log = BUILT.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/foreign-guests/build.sh");
+        match std::process::Command::new(script).output() {
+            Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+            Err(e) => format!("cannot run {script}: {e}"),
+        }
+    });
+    let dir = out_dir();
+    let wasm = dir.join(format!("{name}.wasm"));
+    if let Ok(why) = std::fs::read_to_string(dir.join(format!("{name}.error"))) {
+        panic!("the {name} guest could not be built by tests/foreign-guests/build.sh:\n{why}");
+    }
+    if !wasm.is_file() {
+        panic!(
+            "tests/foreign-guests/build.sh left no {} and no reason; its output:\n{log}",
+            wasm.display()
+        );
+    }
+    wasm.display().to_string()
+}
