@@ -115,3 +115,41 @@ fn inspect_shows_world_imports_and_exports() {
         text(&resolver.stdout)
     );
 }
+
+#[test]
+fn guest_new_scaffolds_each_language() {
+    let dir = std::env::temp_dir().join(format!("remote-guest-new-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let parent = dir.display().to_string();
+    for (lang, source) in [
+        ("rust", "src/lib.rs"),
+        ("python", "app.py"),
+        ("js", "app.js"),
+    ] {
+        let name = format!("g-{lang}");
+        let out = remote(&["guest", "new", &name, "--lang", lang, "--dir", &parent]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("build.sh"),
+            "{}",
+            text(&out.stdout)
+        );
+        for file in [source, "build.sh", "wit/worlds.wit", "wit/deps/io.wit"] {
+            assert!(dir.join(&name).join(file).is_file(), "{lang}: no {file}");
+        }
+    }
+    let bad = remote(&["guest", "new", "g-go", "--lang", "go", "--dir", &parent]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("rust, python or js"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let again = remote(&["guest", "new", "g-js", "--lang", "js", "--dir", &parent]);
+    assert_eq!(again.status.code(), Some(255), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("(exists)"),
+        "{}",
+        text(&again.stderr)
+    );
+}

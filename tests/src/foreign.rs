@@ -30,17 +30,22 @@ pub fn out_dir() -> PathBuf {
         )
 }
 
-/// The path of the built guest `name` (`audit-py`, `policy-js`), after running the build script
-/// once per process; panics with the reason the script recorded when it could not be built.
-pub fn guest(name: &str) -> String {
+/// Runs the build script once per process and returns what it printed.
+fn build() -> &'static str {
     static BUILT: OnceLock<String> = OnceLock::new();
-    let log = BUILT.get_or_init(|| {
+    BUILT.get_or_init(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/foreign-guests/build.sh");
         match std::process::Command::new(script).output() {
             Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
             Err(e) => format!("cannot run {script}: {e}"),
         }
-    });
+    })
+}
+
+/// The path of the built guest `name` (`audit-py`, `policy-js`), after running the build script
+/// once per process; panics with the reason the script recorded when it could not be built.
+pub fn guest(name: &str) -> String {
+    let log = build();
     let dir = out_dir();
     let wasm = dir.join(format!("{name}.wasm"));
     if let Ok(why) = std::fs::read_to_string(dir.join(format!("{name}.error"))) {
@@ -53,4 +58,23 @@ pub fn guest(name: &str) -> String {
         );
     }
     wasm.display().to_string()
+}
+
+/// `$PATH` with the installed toolchains first (`componentize-py`, `jco`), for building other
+/// guests with them; panics as [`guest`] does when they are not installed.
+pub fn toolchain_path() -> String {
+    guest(AUDIT_PY);
+    guest(POLICY_JS);
+    let dir = out_dir();
+    let mut path = vec![
+        dir.join("python/venv/bin"),
+        dir.join("js/node_modules/.bin"),
+    ];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(path)
+        .unwrap_or_else(|e| panic!("PATH: {e}"))
+        .to_string_lossy()
+        .into_owned()
 }

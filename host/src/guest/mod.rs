@@ -38,6 +38,7 @@
 //! - `layer`: [`Layer`] (load a middleware guest, wrap a backend) and [`GuestSpec`] (the CLI's
 //!   `PATH[=CONFIG_FILE]`).
 //! - `compose`: [`ComposeResolver`]; `inspect`: [`inspect()`].
+//! - [`scaffold`]: new pass-through guests in Rust, Python or JavaScript (`remote guest new`).
 mod below;
 mod bindings;
 pub mod cache;
@@ -50,6 +51,7 @@ mod instance;
 mod layer;
 mod limits;
 mod log;
+pub mod scaffold;
 mod streams;
 mod wrapped;
 

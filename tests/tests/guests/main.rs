@@ -107,6 +107,8 @@ mod embedder;
 
 mod foreign;
 
+mod scaffold;
+
 /// `wasm-tools validate` and `wasm-tools component wit` accept every guest and show the world it
 /// was built for (wasm-tools is installed by `tests/fixtures/setup.sh`). The real guests ask for
 /// no files or sockets of their own; the sandbox probe does, to show the host grants none.

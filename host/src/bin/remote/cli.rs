@@ -188,6 +188,19 @@ pub enum GuestCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new pass-through middleware guest to start from, in the directory NAME: the
+    /// source, a build script (`NAME/build.sh` builds `NAME/NAME.wasm`) and a copy of the WIT.
+    New {
+        /// The guest's name: lowercase letters, digits and inner `-`.
+        name: String,
+        /// The language: `rust` (wit-bindgen), `python` (componentize-py) or `js` (jco
+        /// componentize).
+        #[arg(long)]
+        lang: remote_host::guest::scaffold::Lang,
+        /// Where to make the directory NAME.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 /// What `--targets` runs take: the inventory, and how the fan-out over it goes.

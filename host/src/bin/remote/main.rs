@@ -237,6 +237,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Guest {
+            command: GuestCommand::New { name, lang, dir },
+        } => {
+            let made = remote_host::guest::scaffold::new(&name, lang, &dir)?;
+            println!(
+                "made {lang:?} guest {name} in {d}\nbuild it:  {d}/build.sh\ncheck it:  remote --guest {d}/{name}.wasm conformance local://",
+                d = made.display()
+            );
+            Ok(0)
+        }
         Command::Demo { dest } => {
             let backend = open(&dest, default, &cli.ssh, &guests).await?;
             let result = report::demo(backend.as_ref()).await;
