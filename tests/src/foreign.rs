@@ -7,8 +7,10 @@
 //! the script's reason when a toolchain or a guest cannot be built: a missing toolchain is a
 //! failure, never a skip.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use remote_host::guest::scaffold::{self, Lang};
 
 /// The Python audit layer: logs every operation through `log`, passes everything through.
 pub const AUDIT_PY: &str = "audit-py";
@@ -77,4 +79,29 @@ pub fn toolchain_path() -> String {
         .unwrap_or_else(|e| panic!("PATH: {e}"))
         .to_string_lossy()
         .into_owned()
+}
+
+/// Makes the guest `name` in `lang` with `remote guest new`'s scaffold under `parent`, runs its
+/// `build.sh` as a user would (with [`toolchain_path`]) and returns the component it built;
+/// panics with the script's output when the build fails.
+pub fn scaffold(name: &str, lang: Lang, parent: &Path) -> String {
+    let dir =
+        scaffold::new(name, lang, parent).unwrap_or_else(|e| panic!("scaffolding {name}: {e}"));
+    let out = std::process::Command::new(dir.join("build.sh"))
+        .env("PATH", toolchain_path())
+        // Outside the workspace's target directory, which a running `cargo test` holds; kept
+        // between runs so wit-bindgen is built once.
+        .env("CARGO_TARGET_DIR", out_dir().join("scaffold-target"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}/build.sh: {e}", dir.display()));
+    assert!(
+        out.status.success(),
+        "{}/build.sh failed:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wasm = dir.join(format!("{name}.wasm"));
+    assert!(wasm.is_file(), "build.sh made no {}", wasm.display());
+    wasm.display().to_string()
 }

@@ -1,6 +1,7 @@
 //! The guests written in Python and JavaScript (`remote_tests::foreign`): what each does beyond
 //! passing the conformance suite, which `conformance.rs` runs through both.
 
+use remote_host::guest::cache::default_dir;
 use remote_tests::foreign::{AUDIT_PY, POLICY_JS, guest};
 
 use super::*;
@@ -9,10 +10,11 @@ use super::*;
 async fn policy_js_refuses_denied_programs_with_access_denied() {
     let dir = scratch("policy-js");
     let marker = format!("{dir}/marker");
-    let (b, lines) = wrapped(
+    let (b, lines) = wrapped_cached(
         &guest(POLICY_JS),
         r#"{"deny":["touch","rm"]}"#,
         Limits::default(),
+        default_dir().as_deref(),
     )
     .await;
     let b = b.as_ref();
@@ -50,14 +52,19 @@ async fn policy_js_refuses_denied_programs_with_access_denied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_js_rejects_a_bad_configuration_at_load() {
     let wasm = guest(POLICY_JS);
+    let cache = default_dir();
     for (config, why) in [
         (r#"{"deny":"rm"}"#, "must be a list"),
         (r#"{"allow":["ls"]}"#, "unknown configuration keys: allow"),
         ("not json", "not JSON"),
     ] {
-        let e = Layer::load_with(Path::new(&wasm), config, Limits::default(), None, {
-            Arc::new(|_: &str, _: LogLevel, _: &str| {})
-        })
+        let e = Layer::load_with(
+            Path::new(&wasm),
+            config,
+            Limits::default(),
+            cache.as_deref(),
+            Arc::new(|_: &str, _: LogLevel, _: &str| {}),
+        )
         .await
         .expect_err(config);
         assert_eq!(e.code(), ErrorCode::InvalidArgument, "{config}: {e}");
@@ -68,7 +75,13 @@ async fn policy_js_rejects_a_bad_configuration_at_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_py_logs_every_operation_and_passes_errors_through() {
     let dir = scratch("audit-py");
-    let (b, lines) = wrapped(&guest(AUDIT_PY), r#"{"prefix":"seen"}"#, Limits::default()).await;
+    let (b, lines) = wrapped_cached(
+        &guest(AUDIT_PY),
+        r#"{"prefix":"seen"}"#,
+        Limits::default(),
+        default_dir().as_deref(),
+    )
+    .await;
     let b = b.as_ref();
     let (status, out) = run(b, "echo hi", &[("GREETING", "x")])
         .await

@@ -40,6 +40,17 @@ async fn wrapped(
     config: &str,
     limits: Limits,
 ) -> (Box<dyn Backend>, Arc<Mutex<Vec<String>>>) {
+    wrapped_cached(wasm, config, limits, None).await
+}
+
+/// [`wrapped`] with the compilation cache in `cache` (the guests built by other languages'
+/// toolchains take tens of seconds to compile).
+async fn wrapped_cached(
+    wasm: &str,
+    config: &str,
+    limits: Limits,
+    cache: Option<&Path>,
+) -> (Box<dyn Backend>, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink_lines = lines.clone();
     let sink = Arc::new(move |_: &str, level: LogLevel, line: &str| {
@@ -48,7 +59,7 @@ async fn wrapped(
             .unwrap_or_else(|p| p.into_inner())
             .push(format!("{level:?} {line}"));
     });
-    let layer = Layer::load_with(Path::new(wasm), config, limits, None, sink)
+    let layer = Layer::load_with(Path::new(wasm), config, limits, cache, sink)
         .await
         .unwrap_or_else(|e| panic!("loading {wasm}: {e}"));
     let b = layer

@@ -3,32 +3,13 @@
 
 use remote_host::conformance::CASES;
 use remote_host::guest::scaffold::{self, Lang};
-use remote_tests::foreign::{out_dir, toolchain_path};
+use remote_tests::foreign::scaffold as build_scaffold;
 
 use super::*;
 
-/// Scaffolds `name` in `lang`, runs its `build.sh` and returns the component it built.
+/// Scaffolds `name` in `lang` in a fresh directory and builds it.
 fn scaffold_and_build(name: &str, lang: Lang) -> String {
-    let parent = scratch(name);
-    let dir = scaffold::new(name, lang, Path::new(&parent))
-        .unwrap_or_else(|e| panic!("scaffolding {name}: {e}"));
-    let out = std::process::Command::new(dir.join("build.sh"))
-        .env("PATH", toolchain_path())
-        // Outside the workspace's target directory, which the running `cargo test` holds; kept
-        // between runs so wit-bindgen is built once.
-        .env("CARGO_TARGET_DIR", out_dir().join("scaffold-target"))
-        .output()
-        .unwrap_or_else(|e| panic!("running {}/build.sh: {e}", dir.display()));
-    assert!(
-        out.status.success(),
-        "{}/build.sh failed:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let wasm = dir.join(format!("{name}.wasm"));
-    assert!(wasm.is_file(), "build.sh made no {}", wasm.display());
-    wasm.display().to_string()
+    build_scaffold(name, lang, Path::new(&scratch(name)))
 }
 
 /// Every conformance case through the guest at `wasm` around `local://`.
