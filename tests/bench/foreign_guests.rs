@@ -149,9 +149,8 @@ async fn read(b: &dyn Backend, path: &str, want: &str, mib: u32) -> Duration {
     took + t
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+fn median(v: Vec<Duration>) -> Duration {
+    Duration::from_secs_f64(bench::median(v.iter().map(Duration::as_secs_f64).collect()))
 }
 
 /// A duration for a table cell: µs below 10 ms, else ms or s.

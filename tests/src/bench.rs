@@ -341,7 +341,9 @@ async fn bounded<T>(row: &str, side: &str, fut: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{row}: {side} did not finish within {RUN_LIMIT:?}"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (the mean of the middle two for an even count); panics when empty, since
+/// a table row without a timed run is a bug of the benchmark.
+pub fn median(mut v: Vec<f64>) -> f64 {
     assert!(!v.is_empty(), "a row needs at least one timed pair");
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;

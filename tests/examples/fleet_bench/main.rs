@@ -304,15 +304,7 @@ fn children_cpu(pid: &str, ticks: u64) -> Duration {
 
 /// The median of `times`, in seconds.
 fn median(times: impl Iterator<Item = Duration>) -> f64 {
-    let mut v: Vec<f64> = times.map(|t| t.as_secs_f64()).collect();
-    assert!(!v.is_empty(), "no timed runs");
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
+    remote_tests::bench::median(times.map(|t| t.as_secs_f64()).collect())
 }
 
 /// `getconf CLK_TCK`: the unit of `/proc`'s CPU times.
