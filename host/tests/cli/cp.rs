@@ -109,10 +109,7 @@ fn cp_r_moves_a_tree_between_two_targets_and_verifies_it() {
         &format!("{ssh}:~/{there}"),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let events: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let events = json_lines(&out);
     assert_eq!(events[0]["event"], "planned", "{events:?}");
     assert_eq!(events[0]["files"], 2);
     let verified: Vec<&serde_json::Value> =

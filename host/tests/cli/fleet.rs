@@ -64,10 +64,7 @@ fn exec_on_many_targets_reports_each_one() {
     let out = with(&["--json", "--", "exit 3"]);
     assert_eq!(out.status.code(), Some(1));
     let order = ["local://", live.as_str(), refused.as_str(), dead.as_str()];
-    let mut lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let mut lines = json_lines(&out);
     lines.sort_by_key(|v| order.iter().position(|d| v["dest"] == *d));
     let dests: Vec<&str> = lines.iter().filter_map(|v| v["dest"].as_str()).collect();
     assert_eq!(dests, order, "one object per target");
@@ -196,12 +193,6 @@ fn a_toml_inventory_reaches_the_fleet_with_its_options() {
         let mut all = vec!["--ssh-config", "none"];
         all.extend(args);
         remote(&all, b"")
-    };
-    let json_lines = |out: &Output| -> Vec<serde_json::Value> {
-        text(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
     };
     let by_dest = |lines: &[serde_json::Value], dest: &str| -> serde_json::Value {
         lines
@@ -351,15 +342,9 @@ fn guests_apply_to_every_target() {
             inventory.as_bytes(),
         )
     };
-    let objects = |out: &Output| -> Vec<serde_json::Value> {
-        text(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
-    };
     let out = with("hostname");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let denied = objects(&out);
+    let denied = json_lines(&out);
     assert_eq!(denied.len(), 2, "{denied:?}");
     for v in &denied {
         assert_eq!(v["error"]["code"], "access-denied", "{v}");
@@ -372,7 +357,7 @@ fn guests_apply_to_every_target() {
     }
     let out = with("echo allowed");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    for v in objects(&out) {
+    for v in json_lines(&out) {
         assert_eq!(v["stdout"], "allowed\n", "{v}");
     }
     std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
